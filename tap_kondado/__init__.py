@@ -1,0 +1,1 @@
+"""tap-kondado: a Singer tap for Kondado's pipeline and model logs."""

@@ -1,0 +1,283 @@
+"""KondadoStream: the one REST base stream (auth, envelope, pacing, retries, scroll)."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import random
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import backoff
+import requests
+from singer_sdk.authenticators import APIAuthenticatorBase
+from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.streams import RESTStream
+
+from tap_kondado.conversion import INVALID, to_integer, to_number
+from tap_kondado.envelope import parse_page
+from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
+from tap_kondado.pagination import ScrollPaginator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from singer_sdk.helpers.types import Context
+
+DEFAULT_API_URL = "https://k2.kondado.com.br"
+DEFAULT_MAX_RETRIES = 5
+RATE_LIMIT_MAX_CONSECUTIVE = 5  # RATE_LIMIT_EXCEEDED answers in a row before giving up
+BACKOFF_CAP_SECONDS = 60.0
+CREATED_AT_STATE_KEY = "last_created_at"  # createdAt of the bookmarked record
+
+TRANSIENT_ERRORS = (
+    KondadoTransientError,
+    ConnectionError,  # includes ConnectionResetError
+    requests.exceptions.ConnectionError,
+    requests.exceptions.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+)
+
+
+class KondadoAuthenticator(APIAuthenticatorBase):
+    """Kondado authenticates every request with `key` and `token` query parameters."""
+
+    def __init__(self, key: str, token: str) -> None:
+        """Store the two credentials as query parameters."""
+        super().__init__()
+        self.auth_params = {"key": key, "token": token}
+
+
+class KondadoStream(RESTStream[int]):
+    """A Kondado log endpoint: scrolled by `start_element_id`, replicated by `id`."""
+
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key = "id"
+    is_sorted = True  # ids ascend, so the bookmark is resumable mid-stream
+    # One STATE per page: an interrupted run repeats at most the page in flight.
+    STATE_MSG_FREQUENCY = 50
+    # post_process already emits every value as its schema type; the SDK's
+    # recursive per-record conforming would only cost time.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    #: Days the API keeps this stream's logs (None: not documented).
+    retention_days: ClassVar[int | None] = None
+
+    @property
+    def url_base(self) -> str:
+        """The API root, from `api_url`."""
+        return str(self.config.get("api_url") or DEFAULT_API_URL).rstrip("/")
+
+    @cached_property
+    def authenticator(self) -> KondadoAuthenticator:
+        """Built once: the SDK reads this property on every request."""
+        return KondadoAuthenticator(self.config["key"], self.config["token"])
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """The tap's paced session, shared by every stream (the limit is per key)."""
+        return self._tap.paced_session
+
+    @property
+    def timeout(self) -> float:
+        """Seconds per HTTP request, from `request_timeout`."""
+        return float(self.config.get("request_timeout", 60))
+
+    @property
+    def partitions(self) -> list[dict] | None:
+        """One scroll per `client_ids` account, each with its own bookmark."""
+        client_ids = self.config.get("client_ids")
+        return [{"client_id": client_id} for client_id in client_ids] if client_ids else None
+
+    # --- the scroll ---------------------------------------------------------
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Scroll one partition; on failure, emit the state reached before re-raising."""
+        # get_new_paginator() gets no context, so the per-partition scroll is set up here.
+        self._paginator = ScrollPaginator(self.name, self._after_id(context))
+        self._warn_if_logs_may_be_purged(context)
+        try:
+            yield from super().get_records(context)
+        except Exception:
+            # The SDK writes no STATE when a stream raises: send what was completed.
+            self._write_state_message()
+            raise
+
+    def get_new_paginator(self) -> ScrollPaginator:
+        """The scroll prepared by get_records for the current partition."""
+        return self._paginator
+
+    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
+        """`start_element_id` (required by the API) and the partition's `client_id`."""
+        params: dict[str, Any] = {"start_element_id": next_page_token}
+        if context and "client_id" in context:
+            params["client_id"] = context["client_id"]
+        return params
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Kondado reports errors in the body of an HTTP 200: read both envelopes."""
+        parse_page(response)
+
+    def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
+        """The page's records that were not emitted yet."""
+        return self._paginator.page_of(response)
+
+    def _after_id(self, context: Context | None) -> int:
+        """Emit ids above the bookmark; on a first sync, ids from `start_element_id` on."""
+        bookmark = self.get_starting_replication_key_value(context)
+        if bookmark is not None:
+            return int(bookmark)
+        return int(self.config.get("start_element_id", 0)) - 1
+
+    # --- records ------------------------------------------------------------
+
+    @cached_property
+    def _converters(self) -> dict[str, Any]:
+        """String-to-number conversion for every numeric field but the ids."""
+        converters = {}
+        for name, prop in self.schema["properties"].items():
+            types = prop.get("type", [])
+            if "integer" in types and not (name == "id" or name.endswith("_id")):
+                converters[name] = to_integer
+            elif "number" in types:
+                converters[name] = to_number
+        return converters
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Numbers as numbers, only the schema's fields, and the createdAt of the bookmark."""
+        properties = self.schema["properties"]
+        if len(row) != len(properties) or not row.keys() <= properties.keys():
+            row = self._drop_unexpected_fields(row)
+        for name, convert in self._converters.items():
+            value = row.get(name)
+            if value is not None:
+                converted = convert(value)
+                if converted is INVALID:
+                    self._warn_once(
+                        f"bad:{name}",
+                        "%s: id %s has %s=%r, not a number; emitted as null",
+                        self.name,
+                        row["id"],
+                        name,
+                        value,
+                    )
+                    converted = None
+                row[name] = converted
+        self.get_context_state(context)[CREATED_AT_STATE_KEY] = row.get("createdAt")
+        return row
+
+    def _drop_unexpected_fields(self, row: dict) -> dict:
+        properties = self.schema["properties"]
+        extra = sorted(set(row) - properties.keys())
+        if extra:
+            self._warn_once(
+                "extra", "%s: the API sent fields not in the schema, left out: %s", self.name, ", ".join(extra)
+            )
+            row = {k: v for k, v in row.items() if k in properties}
+        return row
+
+    def _warn_once(self, topic: str, msg: str, *args: object) -> None:
+        """One warning per stream and topic per run, not one per record."""
+        warned = self.__dict__.setdefault("_warned", set())
+        if topic not in warned:
+            warned.add(topic)
+            self.logger.warning(msg, *args)
+
+    def _warn_if_logs_may_be_purged(self, context: Context | None) -> None:
+        if self.retention_days is None:
+            return
+        last = self.get_context_state(context).get(CREATED_AT_STATE_KEY)
+        try:
+            created = datetime.datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+        except ValueError:
+            return
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=datetime.timezone.utc)
+        age = datetime.datetime.now(datetime.timezone.utc) - created
+        if age > datetime.timedelta(days=self.retention_days):
+            self.logger.warning(
+                "%s%s: the last log emitted was created %s, %d days ago; Kondado keeps "
+                "these logs %d days, so logs written since may have been purged unread",
+                self.name,
+                f" {dict(context)}" if context else "",
+                last,
+                age.days,
+                self.retention_days,
+            )
+
+    # --- retries ------------------------------------------------------------
+
+    def backoff_wait_generator(self) -> Iterator[float]:
+        """Transient faults: 1, 2, 4 ... seconds, capped at a minute."""
+        return backoff.expo(base=2, factor=1, max_value=BACKOFF_CAP_SECONDS)
+
+    def backoff_max_tries(self) -> int:
+        """The first try plus `max_retries`."""
+        return int(self.config.get("max_retries", DEFAULT_MAX_RETRIES)) + 1
+
+    def backoff_jitter(self, value: float) -> float:
+        """Half the wait fixed, half random: spread out, never much shorter."""
+        return value / 2 + random.uniform(0, value / 2)  # noqa: S311
+
+    def backoff_handler(self, details: dict) -> None:
+        """One line per retry, naming the fault but never the URL (it carries the token)."""
+        exc = details.get("exception")
+        self.logger.log(
+            logging.INFO if isinstance(exc, RateLimitedError) else logging.WARNING,
+            "%s: %s; retrying in %.1f s (try %d)",
+            self.name,
+            _describe(exc),
+            details.get("wait") or 0,
+            details.get("tries", 0) + 1,
+        )
+
+    def request_decorator(self, func):  # noqa: ANN001, ANN201
+        """Two retry policies where the SDK has one, and errors that end a run cleanly.
+
+        Transient faults back off exponentially with jitter; RATE_LIMIT_EXCEEDED waits
+        exactly what the API names, without jitter. Both re-enter the paced session.
+        backoff's own logger is off: its lines print the URL, and so the token.
+        """
+        on_transient = backoff.on_exception(
+            self.backoff_wait_generator,
+            TRANSIENT_ERRORS,
+            max_tries=self.backoff_max_tries,
+            jitter=self.backoff_jitter,
+            on_backoff=self.backoff_handler,
+            logger=None,
+        )(func)
+        on_rate_limit = backoff.on_exception(
+            backoff.runtime,
+            RateLimitedError,
+            value=lambda exc: exc.retry_after,
+            max_tries=RATE_LIMIT_MAX_CONSECUTIVE,
+            jitter=None,
+            on_backoff=self.backoff_handler,
+            logger=None,
+        )(on_transient)
+
+        def request(*args: Any, **kwargs: Any) -> requests.Response:
+            try:
+                return on_rate_limit(*args, **kwargs)
+            except RateLimitedError as exc:
+                msg = f"{self.name}: still rate limited after {RATE_LIMIT_MAX_CONSECUTIVE} tries: {exc}"
+                raise KondadoAPIError(msg) from None
+            except TRANSIENT_ERRORS as exc:
+                tries = self.backoff_max_tries()
+                msg = f"{self.name}: giving up after {tries} tries; last fault: {_describe(exc)}"
+                raise KondadoAPIError(msg) from None
+
+        return request
+
+
+def _describe(exc: BaseException | None) -> str:
+    """A fault in a few words, with no URL (the URL carries the token)."""
+    if isinstance(exc, (KondadoTransientError, RateLimitedError)):
+        return str(exc)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "request timed out"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "connection broken mid-answer"
+    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
+        return "connection failed (reset or refused)"
+    return type(exc).__name__

@@ -1,0 +1,131 @@
+"""Reading one Kondado answer: HTTP status, the two nested envelopes, the page inside.
+
+Every way an answer can go wrong is turned into one of three errors here, so the
+client only decides *how* to retry, never *whether*:
+`RateLimitedError` (wait what the API says), `KondadoTransientError` (back off and
+retry) or `KondadoAPIError` (fatal at once).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
+
+if TYPE_CHECKING:
+    import requests
+
+RATE_LIMIT_CODE = "RATE_LIMIT_EXCEEDED"
+DEFAULT_RETRY_AFTER = 60.0
+_SECONDS_IN_MESSAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:seconds?|segundos?|secs?|s)\b", re.IGNORECASE)
+_CACHE_ATTR = "_kondado_page"  # parsed once in validate_response, reused by the paginator
+_NOT_JSON = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of the scroll: up to 50 records and the cursor for the next request."""
+
+    records: list[dict[str, Any]]
+    next_start_element_id: int | None
+
+
+def parse_page(response: requests.Response) -> Page:
+    """Return the page a response carries, or raise the error it stands for (cached)."""
+    page = getattr(response, _CACHE_ATTR, None)
+    if page is None:
+        page = _parse(response)
+        setattr(response, _CACHE_ATTR, page)
+    return page
+
+
+def retry_after_seconds(message: object) -> float:
+    """Seconds named in a rate-limit message ("try again in 60 seconds"), else 60."""
+    match = _SECONDS_IN_MESSAGE.search(str(message or ""))
+    return float(match.group(1)) if match else DEFAULT_RETRY_AFTER
+
+
+def _parse(response: requests.Response) -> Page:
+    status = response.status_code
+    body = _json_or_none(response)
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        _raise_if_failure(body)  # a RATE_LIMIT_EXCEEDED body names its wait
+        header = response.headers.get("Retry-After", "")
+        if header.strip().replace(".", "", 1).isdigit():
+            raise RateLimitedError(f"HTTP 429, Retry-After {header}s", float(header), response)
+        raise KondadoTransientError(f"HTTP 429 {response.reason} without a wait we understand", response)
+    if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        _raise_if_failure(body)
+        raise KondadoAPIError(f"HTTP {status} {response.reason}: the API refused the key/token")
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        raise KondadoTransientError(f"HTTP {status} {response.reason}", response)
+    if status >= HTTPStatus.BAD_REQUEST:
+        _raise_if_failure(body)
+        raise KondadoAPIError(f"HTTP {status} {response.reason} (is api_url right?)")
+    if body is _NOT_JSON:
+        raise KondadoTransientError(_describe_non_json(response), response)
+    return _page_from_body(body)
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:  # empty, truncated, HTML proxy page, bad encoding
+        return _NOT_JSON
+
+
+def _describe_non_json(response: requests.Response) -> str:
+    content_type = response.headers.get("Content-Type", "no content type")
+    size = len(response.content)
+    kind = "an empty body" if size == 0 else f"a body that is not JSON ({content_type}, {size} bytes)"
+    return f"HTTP {response.status_code} with {kind}"
+
+
+def _raise_if_failure(envelope: Any) -> None:
+    """Raise for `{"success": false, "error": ..., "message": ...}`."""
+    if not isinstance(envelope, dict) or envelope.get("success") is not False:
+        return
+    code = str(envelope.get("error") or "UNKNOWN_ERROR")
+    message = str(envelope.get("message") or "no message")
+    if code == RATE_LIMIT_CODE:
+        raise RateLimitedError(f"{code}: {message}", retry_after_seconds(message))
+    raise KondadoAPIError(f"Kondado API error {code}: {message}", code=code)
+
+
+def _page_from_body(body: Any) -> Page:
+    if not isinstance(body, dict):
+        raise KondadoAPIError(f"unexpected response: top level is {_kind(body)}, expected an object")
+    _raise_if_failure(body)
+    inner = body.get("data")
+    if not isinstance(inner, dict):
+        raise KondadoAPIError(f"unexpected response: 'data' is {_kind(inner)}, expected an object")
+    _raise_if_failure(inner)
+    records = inner.get("data")
+    if not isinstance(records, list):
+        raise KondadoAPIError(f"unexpected response: 'data.data' is {_kind(records)}, expected a list")
+    pagination = inner.get("pagination")
+    if not isinstance(pagination, dict) or "next_start_element_id" not in pagination:
+        raise KondadoAPIError("unexpected response: 'data.pagination.next_start_element_id' is missing")
+    return Page(records, _cursor(pagination["next_start_element_id"]))
+
+
+def _cursor(value: Any) -> int | None:
+    """`next_start_element_id`: null, a non-negative integer, or a string of digits."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise KondadoAPIError(f"unexpected response: next_start_element_id is {value!r}, expected an id or null")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null or missing"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")

@@ -1,0 +1,85 @@
+"""The `start_element_id` scroll, exactly-once whichever way the API reads the parameter.
+
+Kondado's pages disagree on whether `start_element_id` is inclusive ("the oldest id
+to retrieve") or exclusive ("the 50 records after it"). The paginator therefore
+remembers the last id it let through and decides for itself what is new:
+
+- a page's first record equal to that id is the inclusive echo of the start: skipped;
+- any other id not above it means the API went backwards: a `ScrollError`;
+- a page with nothing new ends the scroll, so the inclusive API's endless answer
+  "[last record], next = last" is the natural end, not the SDK's "loop detected".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_kondado.envelope import Page, parse_page
+from tap_kondado.errors import ScrollError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import requests
+
+
+class ScrollPaginator(BaseAPIPaginator[int]):
+    """Cursor over `next_start_element_id` that filters what was already emitted."""
+
+    def __init__(self, stream_name: str, after_id: int) -> None:
+        """Start a scroll that emits only ids above `after_id` (the bookmark, or start - 1)."""
+        super().__init__(start_value=max(after_id, 0))
+        self.stream_name = stream_name
+        self.last_id = after_id
+        self._page: Page | None = None
+        self._page_had_new = False
+
+    def new_records(self, page: Page) -> Iterator[dict[str, Any]]:
+        """Yield the records of `page` not emitted yet, checking they ascend."""
+        self._page, self._page_had_new = page, False
+        for position, record in enumerate(page.records):
+            record_id = self._id_of(record)
+            if record_id <= self.last_id:
+                if position == 0 and record_id == self.last_id:
+                    continue  # inclusive reading: the start element comes back first
+                msg = (
+                    f"{self.stream_name}: the API returned id {record_id} after id "
+                    f"{self.last_id}; ids must ascend (scroll started at {self.current_value})"
+                )
+                raise ScrollError(msg)
+            self.last_id = record_id
+            self._page_had_new = True
+            yield record
+
+    def has_more(self, response: requests.Response) -> bool:  # noqa: ARG002
+        """Go on while the last page brought something new and named a next start."""
+        return self._page_had_new and self._page is not None and self._page.next_start_element_id is not None
+
+    def get_next(self, response: requests.Response) -> int:  # noqa: ARG002
+        """The API's next start, never behind what was already emitted."""
+        assert self._page is not None  # has_more() checked it  # noqa: S101
+        next_id = self._page.next_start_element_id
+        assert next_id is not None  # noqa: S101
+        if next_id < self.current_value:
+            msg = (
+                f"{self.stream_name}: next_start_element_id {next_id} is lower than the "
+                f"current start_element_id {self.current_value}; refusing to scroll backwards"
+            )
+            raise ScrollError(msg)
+        return max(next_id, self.last_id)
+
+    def page_of(self, response: requests.Response) -> Iterator[dict[str, Any]]:
+        """New records of a validated response."""
+        return self.new_records(parse_page(response))
+
+    def _id_of(self, record: object) -> int:
+        record_id = record.get("id") if isinstance(record, dict) else None
+        if isinstance(record_id, int) and not isinstance(record_id, bool):
+            return record_id
+        msg = (
+            f"{self.stream_name}: a record after id {self.last_id} has "
+            f"{'no id' if record_id is None else f'a non-integer id {record_id!r}'}"
+        )
+        raise ScrollError(msg)

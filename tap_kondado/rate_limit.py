@@ -1,0 +1,116 @@
+"""Client-side pacing for Kondado's per-key limits (1 request/s and 20/min by default).
+
+The server answers an excess with a 60-second penalty, so the cheapest request is the
+one never rejected: every request waits here until it fits in every sliding window.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import requests
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+
+logger = logging.getLogger("tap-kondado.rate_limit")
+
+DEFAULT_RATE_LIMITS = ({"max_requests": 1, "window_seconds": 1}, {"max_requests": 20, "window_seconds": 60})
+MARGIN = 0.01  # of each window: clock skew and the server's window edges
+LOG_WAITS_LONGER_THAN = 3.0  # seconds; shorter waits are routine pacing
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """At most `max_requests` in any `seconds`-long sliding window."""
+
+    max_requests: int
+    seconds: float
+
+    def __str__(self) -> str:
+        return f"{self.max_requests} request(s) per {self.seconds:g} s"
+
+
+class SlidingWindowLimiter:
+    """Blocks each request until it fits in every window; thread-safe, one per tap.
+
+    A slot is stamped when the request leaves and stamped again when its answer
+    arrives: the server saw it somewhere in between, so the later stamp is the safe one.
+    """
+
+    def __init__(
+        self,
+        windows: Iterable[Window],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """Build a limiter; `clock` and `sleep` are injectable for tests."""
+        self.windows = tuple(windows)
+        depth = max((w.max_requests for w in self.windows), default=0)
+        self._slots: deque[list[float]] = deque(maxlen=depth)
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self.waited_seconds = 0.0
+
+    @classmethod
+    def from_config(cls, limits: Iterable[Mapping[str, float]] | None) -> SlidingWindowLimiter:
+        """From the `rate_limits` setting (None: Kondado's documented limits)."""
+        return cls(
+            Window(int(item["max_requests"]), float(item["window_seconds"]))
+            for item in (DEFAULT_RATE_LIMITS if limits is None else limits)
+        )
+
+    def acquire(self) -> list[float]:
+        """Wait for a free slot and take it; returns the slot to `release` later."""
+        with self._lock:  # held while sleeping: requests leave one at a time, in order
+            now = self._clock()
+            ready_at, window = self._ready_at(now)
+            wait = ready_at - now
+            if wait > 0:
+                if wait > LOG_WAITS_LONGER_THAN:
+                    logger.info("Rate limit: waiting %.1f s to stay within %s", wait, window)
+                self._sleep(wait)
+                self.waited_seconds += wait
+            slot = [max(self._clock(), ready_at)]
+            self._slots.append(slot)
+            return slot
+
+    def release(self, slot: list[float]) -> None:
+        """Re-stamp a slot when its answer (or failure) arrives."""
+        with self._lock:
+            slot[0] = max(slot[0], self._clock())
+
+    def _ready_at(self, now: float) -> tuple[float, Window | None]:
+        """Earliest time a new request fits every window, and the window that binds."""
+        ready_at, binding = now, None
+        stamps = sorted((slot[0] for slot in self._slots), reverse=True)
+        for window in self.windows:
+            if len(stamps) >= window.max_requests:
+                # the max_requests-th most recent request must have left the window
+                free_at = stamps[window.max_requests - 1] + window.seconds * (1 + MARGIN)
+                if free_at > ready_at:
+                    ready_at, binding = free_at, window
+        return ready_at, binding
+
+
+class PacedSession(requests.Session):
+    """A requests session whose every send, retries included, goes through the limiter."""
+
+    def __init__(self, limiter: SlidingWindowLimiter) -> None:
+        """Wrap `limiter` around every request this session sends."""
+        super().__init__()
+        self.limiter = limiter
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        """Wait for a slot, send, and re-stamp the slot when the answer is in."""
+        slot = self.limiter.acquire()
+        try:
+            return super().send(request, **kwargs)
+        finally:
+            self.limiter.release(slot)

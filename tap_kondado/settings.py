@@ -1,0 +1,153 @@
+"""The tap's settings: their schema, and checks that name the setting, never its value.
+
+The SDK's own validation messages echo the offending value, which may be the token.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from jsonschema import Draft7Validator
+from singer_sdk import typing as th
+
+from tap_kondado.client import DEFAULT_API_URL, DEFAULT_MAX_RETRIES
+from tap_kondado.rate_limit import DEFAULT_RATE_LIMITS
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from jsonschema import ValidationError
+
+CONFIG_SCHEMA = th.PropertiesList(
+    th.Property(
+        "key",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="Key",
+        description="Identifier of the Kondado API token (Settings -> Tokens)",
+    ),
+    th.Property(
+        "token",
+        th.StringType,
+        required=True,
+        secret=True,
+        title="Token",
+        description="Secret of the Kondado API token, shown once when it is created",
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description="Base URL of the Kondado API; https, or http on a loopback host",
+    ),
+    th.Property(
+        "start_element_id",
+        th.IntegerType(minimum=0),
+        default=0,
+        title="Start element id",
+        description="First sync emits logs with id >= this; ignored once a stream has a bookmark",
+    ),
+    th.Property(
+        "client_ids",
+        th.ArrayType(th.IntegerType),
+        title="Client ids",
+        description="Only these accounts, each scrolled with its own bookmark; "
+        "absent: every account the token sees, in one scroll",
+    ),
+    th.Property(
+        "request_timeout",
+        th.NumberType,
+        default=60,
+        title="Request timeout",
+        description="Seconds to wait for each HTTP answer",
+    ),
+    th.Property(
+        "max_retries",
+        th.IntegerType(minimum=0),
+        default=DEFAULT_MAX_RETRIES,
+        title="Max retries",
+        description="Retries of a request after a transient fault (5xx, timeout, "
+        "reset, non-JSON body), with exponential backoff",
+    ),
+    th.Property(
+        "rate_limits",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("max_requests", th.IntegerType(minimum=1), required=True),
+                th.Property("window_seconds", th.NumberType, required=True),
+                additional_properties=False,
+            )
+        ),
+        default=[dict(w) for w in DEFAULT_RATE_LIMITS],
+        title="Rate limits",
+        description="Sliding windows every request must fit, shared by all streams: "
+        "at most max_requests per window_seconds. Default: Kondado's 1/s and 20/min",
+    ),
+).to_dict()
+
+# Constraints th cannot express (or words it cannot attach to them).
+_EXTRA = {
+    "client_ids": {"minItems": 1, "uniqueItems": True},
+    "request_timeout": {"exclusiveMinimum": 0},
+}
+for _name, _rules in _EXTRA.items():
+    CONFIG_SCHEMA["properties"][_name].update(_rules)
+CONFIG_SCHEMA["properties"]["rate_limits"]["items"]["properties"]["window_seconds"]["exclusiveMinimum"] = 0
+
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def config_errors(config: Mapping[str, Any], schema: dict) -> list[str]:
+    """Every problem with `config`, one line each, naming the setting only."""
+    errors = [_describe(e) for e in Draft7Validator(schema).iter_errors(dict(config))]
+    if not errors:
+        errors = _api_url_errors(config.get("api_url", DEFAULT_API_URL))
+    return errors
+
+
+def unknown_settings(config: Mapping[str, Any], schema: dict) -> list[str]:
+    """Keys nobody reads: most likely typos."""
+    return sorted(set(config) - set(schema.get("properties", {})))
+
+
+def _describe(error: ValidationError) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "required":
+        path.append(error.message.split("'")[1])  # "'key' is a required property"
+        return f"setting '{'.'.join(path)}' is required"
+    setting = ".".join(path) or "(config)"
+    rule, value = error.validator, error.validator_value
+    words = {
+        "type": f"must be {' or '.join(value) if isinstance(value, list) else value}",
+        "minimum": f"must be >= {value}",
+        "exclusiveMinimum": f"must be > {value}",
+        "minItems": "must not be empty",
+        "uniqueItems": "must not list the same value twice",
+        "additionalProperties": "has an unknown field",
+    }.get(rule, f"is not valid ({rule})")
+    return f"setting '{setting}' {words}"
+
+
+def _api_url_errors(api_url: str) -> list[str]:
+    parts = urlsplit(api_url)
+    if parts.scheme == "https" and parts.hostname:
+        return []
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return []
+    return [
+        "setting 'api_url' must be an https URL (plain http only for 127.0.0.0/8, ::1 or localhost): "
+        "the token travels in every URL"
+    ]
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

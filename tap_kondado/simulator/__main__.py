@@ -1,0 +1,111 @@
+"""`kondado-simulator`: run the local Kondado API until interrupted.
+
+kondado-simulator --port 8765                      # 1,200 pipeline and 600 model logs
+kondado-simulator --reading exclusive --end-signal empty --rate-limits off
+curl -X POST localhost:8765/_admin/append -d '{"stream": "pipeline_logs", "count": 30}'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tap_kondado.simulator.server import DEFAULT_LIMITS, Simulator
+
+
+def _limits(text: str) -> list[tuple[int, float]]:
+    """`1/1,20/60` (requests/seconds, comma-separated) or `off`."""
+    if text == "off":
+        return []
+    pairs = []
+    for item in text.split(","):
+        requests, _, seconds = item.partition("/")
+        pairs.append((int(requests), float(seconds)))
+    return pairs
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kondado-simulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port (printed on start)")
+    parser.add_argument("--key", default="demo-key")
+    parser.add_argument("--token", default="demo-token")
+    parser.add_argument("--clients", default="1,2,3", help="accounts the token sees (4 exists, never seen)")
+    parser.add_argument("--pipeline-logs", type=int, default=1200)
+    parser.add_argument("--model-logs", type=int, default=600)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--reading", choices=["inclusive", "exclusive"], default="inclusive")
+    parser.add_argument("--end-signal", choices=["last", "empty"], default="last")
+    parser.add_argument(
+        "--rate-limits",
+        type=_limits,
+        default=list(DEFAULT_LIMITS),
+        help="requests/seconds pairs, e.g. 1/1,20/60 (default), or off",
+    )
+    parser.add_argument("--time-scale", type=float, default=1.0, help="0.05: a 60 s window lasts 3 s")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="N=KIND",
+        help="answer request N with a fault (see faults.py), repeatable",
+    )
+    parser.add_argument("--data-file", type=Path, help="load records from (and save them to) this file")
+    parser.add_argument(
+        "--append-on-start",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with a loaded --data-file: add N new logs to each stream, as if time had passed",
+    )
+    parser.add_argument("--port-file", type=Path, help="write the port here once listening")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run until SIGINT or SIGTERM."""
+    args = _parser().parse_args(argv)
+    faults = dict(item.split("=", 1) for item in args.fault)
+    sim = Simulator(
+        pipeline_logs=args.pipeline_logs,
+        model_logs=args.model_logs,
+        seed=args.seed,
+        tokens={args.key: (args.token, [int(c) for c in args.clients.split(",")])},
+        reading=args.reading,
+        end_signal=args.end_signal,
+        rate_limits=args.rate_limits,
+        time_scale=args.time_scale,
+        faults=faults,
+        host=args.host,
+        port=args.port,
+    )
+    if args.data_file and args.data_file.exists():
+        sim.load(json.loads(args.data_file.read_text()))
+        for stream in sim.records:
+            sim.append(stream, args.append_on_start)
+    sim.start()
+    if args.port_file:
+        args.port_file.write_text(str(sim.url.rsplit(":", 1)[1]))
+    print(
+        f"Kondado simulator on {sim.url} ({sim.reading} start_element_id, "
+        f"null cursor on the {sim.end_signal} page); Ctrl-C stops it",
+        flush=True,
+    )
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    stopped.wait()
+    sim.stop()
+    if args.data_file:
+        args.data_file.write_text(json.dumps(sim.records))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

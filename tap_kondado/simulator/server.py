@@ -1,0 +1,358 @@
+"""The simulator: Kondado's logs API on 127.0.0.1, with its limits and its faults."""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import json
+import socket
+import struct
+import threading
+import time
+from collections import defaultdict, deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from tap_kondado.simulator.data import STREAMS, LogFactory, generate
+from tap_kondado.simulator.faults import Fault, parse_schedule
+
+PAGE_SIZE = 50
+DEFAULT_LIMITS = ((1, 1.0), (20, 60.0))
+PENALTY_SECONDS = 60.0
+DEFAULT_TOKENS = {"demo-key": ("demo-token", [1, 2, 3])}
+ALL_CLIENTS = [1, 2, 3, 4]  # client 4: logs no demo token may see
+
+
+class Simulator:
+    """A running (or ready to run) local Kondado API.
+
+    - `reading`: "inclusive" (a page starts at id >= start_element_id) or "exclusive" (> it).
+    - `end_signal`: "last" (next_start_element_id is null on the last page) or "empty"
+      (null only on an empty page: under the inclusive reading the API then answers
+      with the last record and the same cursor forever).
+    - `rate_limits`: (max_requests, window_seconds) pairs per key and IP, or () for none;
+      rejected requests count too, and an excess blocks the key for the penalty.
+    - `time_scale`: multiplies every window and the penalty (0.05: a minute lasts 3 s).
+    - `faults`: {request number: fault} (see faults.py); requests are numbered from 1.
+    """
+
+    def __init__(
+        self,
+        *,
+        pipeline_logs: int = 1200,
+        model_logs: int = 600,
+        tokens: dict[str, tuple[str, list[int]]] | None = None,
+        reading: str = "inclusive",
+        end_signal: str = "last",
+        rate_limits: tuple[tuple[int, float], ...] | list = (),
+        time_scale: float = 1.0,
+        penalty_seconds: float = PENALTY_SECONDS,
+        faults: dict[Any, Any] | None = None,
+        seed: int = 7,
+        start: datetime.datetime | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        """Generate the data; nothing listens until `start()`."""
+        if reading not in {"inclusive", "exclusive"} or end_signal not in {"last", "empty"}:
+            msg = f"reading must be inclusive/exclusive and end_signal last/empty, not {reading}/{end_signal}"
+            raise ValueError(msg)
+        self.reading, self.end_signal = reading, end_signal
+        self.tokens = dict(tokens or DEFAULT_TOKENS)
+        self.windows = [(int(n), float(w) * time_scale) for n, w in rate_limits]
+        self.penalty = penalty_seconds * time_scale
+        self.faults = parse_schedule(faults or {})
+        start = start or datetime.datetime.now(datetime.timezone.utc).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        ) - datetime.timedelta(days=30)
+        self.records: dict[str, list[dict[str, Any]]] = {}
+        self._ids: dict[str, list[int]] = {}
+        self._factories: dict[str, LogFactory] = {}
+        for stream, count in (("pipeline_logs", pipeline_logs), ("model_logs", model_logs)):
+            self.records[stream], self._factories[stream] = generate(
+                stream, count, seed=seed, client_ids=ALL_CLIENTS, start=start
+            )
+            self._ids[stream] = [r["id"] for r in self.records[stream]]
+        self._lock = threading.Lock()
+        self._arrivals: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._penalty_until: dict[tuple[str, str], float] = {}
+        self.request_count = 0
+        self.served = 0
+        self.rate_limited = 0
+        self.log: list[dict[str, Any]] = []  # one entry per request: number, time, path, outcome
+        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server.daemon_threads = True
+        self._server.simulator = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Base URL to give the tap as `api_url`."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> Simulator:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self._server.serve_forever, name="kondado-sim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- data ------------------------------------------------------------------
+
+    def append(self, stream: str, count: int, client_id: int | None = None) -> list[dict[str, Any]]:
+        """Add `count` new logs, created now, after every existing one."""
+        with self._lock:
+            factory = self._factories[stream]
+            new = []
+            for _ in range(count):
+                last = self._ids[stream][-1] if self._ids[stream] else 1_000_000
+                record = factory.make(
+                    factory.next_id(last), client_id, moment=datetime.datetime.now(datetime.timezone.utc)
+                )
+                self.records[stream].append(record)
+                self._ids[stream].append(record["id"])
+                new.append(record)
+            return new
+
+    def add_records(self, stream: str, records: list[dict[str, Any]]) -> None:
+        """Append records as given (hostile-input tests); served in the order added."""
+        with self._lock:
+            self.records[stream].extend(records)
+            self._ids[stream] = [_sort_key(r) for r in self.records[stream]]
+
+    def load(self, records: dict[str, list[dict[str, Any]]]) -> None:
+        """Replace the data with saved records (see `--data-file`)."""
+        with self._lock:
+            for stream, items in records.items():
+                self.records[stream] = list(items)
+                self._ids[stream] = [_sort_key(r) for r in items]
+
+    def visible(self, stream: str, key: str = "demo-key", client_id: int | None = None) -> list[dict[str, Any]]:
+        """Every record the key may see (of one account), in id order: what a full sync emits."""
+        clients = set(self.tokens[key][1])
+        return [
+            r
+            for r in self.records[stream]
+            if r.get("client_id") in clients and (client_id is None or r.get("client_id") == client_id)
+        ]
+
+    def schedule(self, faults: dict[Any, Any], *, relative: bool = False) -> None:
+        """Add faults by request number (or, `relative`, counted from the next request)."""
+        with self._lock:
+            offset = self.request_count if relative else 0
+            self.faults.update({n + offset: f for n, f in parse_schedule(faults).items()})
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for tests and benchmarks."""
+        with self._lock:
+            by_path: dict[str, int] = defaultdict(int)
+            for entry in self.log:
+                by_path[entry["path"]] += 1
+            return {
+                "requests": self.request_count,
+                "served": self.served,
+                "rate_limited": self.rate_limited,
+                "by_path": dict(by_path),
+                "records": {s: len(r) for s, r in self.records.items()},
+            }
+
+    # --- answering -------------------------------------------------------------
+
+    def answer(self, path: str, query: dict[str, list[str]], ip: str) -> tuple[Fault | None, int, dict]:
+        """Decide one log request: (fault or None, status, body)."""
+        params = {k: v[-1] for k, v in query.items()}
+        key = params.get("key", "")
+        with self._lock:
+            self.request_count += 1
+            number = self.request_count
+            now = time.monotonic()
+            entry = {
+                "n": number,
+                "t": now,
+                "path": path,
+                "start": params.get("start_element_id"),
+                "client_id": params.get("client_id"),
+                "outcome": "served",
+            }
+            self.log.append(entry)
+            limited = self._rate_limited(key, ip, now)
+            if limited is not None:
+                self.rate_limited += 1
+                entry["outcome"] = "rate_limited"
+                return None, 200, limited
+            fault = self.faults.pop(number, None)
+            if fault is not None:
+                entry["outcome"] = f"fault:{fault.kind}"
+            status, body = self._page(path, params)
+            if fault is None and body.get("success") is not False:
+                self.served += 1
+            return fault, status, body
+
+    def _rate_limited(self, key: str, ip: str, now: float) -> dict | None:
+        if not self.windows:
+            return None
+        who = (key, ip)
+        arrivals = self._arrivals[who]
+        arrivals.append(now)  # rejected requests count too
+        longest = max(w for _, w in self.windows)
+        while arrivals and arrivals[0] <= now - longest:
+            arrivals.popleft()
+        if now < self._penalty_until.get(who, 0.0):
+            return rate_limit_body(self.penalty)
+        for max_requests, window in self.windows:
+            if sum(1 for t in arrivals if t > now - window) > max_requests:
+                self._penalty_until[who] = now + self.penalty
+                return rate_limit_body(self.penalty)
+        return None
+
+    def _page(self, path: str, params: dict[str, str]) -> tuple[int, dict]:
+        stream = path.strip("/")
+        if stream not in STREAMS:
+            return 404, {"success": False, "error": "NOT_FOUND", "message": f"no endpoint {path}"}
+        token_and_clients = self.tokens.get(params.get("key", ""))
+        if token_and_clients is None or token_and_clients[0] != params.get("token"):
+            return 200, {"success": False, "error": "INVALID_TOKEN", "message": "Invalid key or token."}
+        try:
+            start = int(params["start_element_id"])
+            client_id = int(params["client_id"]) if "client_id" in params else None
+        except (KeyError, ValueError):
+            return 200, {
+                "success": False,
+                "error": "INVALID_PARAMETERS",
+                "message": "start_element_id (integer) is required; client_id must be an integer.",
+            }
+        clients = set(token_and_clients[1])
+        if client_id is not None:
+            clients &= {client_id}
+        records, ids = self.records[stream], self._ids[stream]
+        index = bisect.bisect_left(ids, start) if self.reading == "inclusive" else bisect.bisect_right(ids, start)
+        page: list[dict[str, Any]] = []
+        more = False
+        for record in records[index:]:
+            if record.get("client_id") in clients:
+                if len(page) == PAGE_SIZE:
+                    more = True
+                    break
+                page.append(record)
+        if not page:
+            next_id = None
+        elif self.end_signal == "empty" or more:
+            next_id = page[-1]["id"]
+        else:
+            next_id = None
+        return 200, {
+            "success": True,
+            "data": {"success": True, "data": page, "pagination": {"next_start_element_id": next_id}},
+        }
+
+
+def rate_limit_body(seconds: float) -> dict:
+    """Kondado's answer to an excess, naming the wait."""
+    return {
+        "success": False,
+        "error": "RATE_LIMIT_EXCEEDED",
+        "message": f"Too many requests. Please try again in {seconds:g} seconds.",
+    }
+
+
+def _sort_key(record: dict[str, Any]) -> int:
+    record_id = record.get("id")
+    return record_id if isinstance(record_id, int) else -1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "KondadoSimulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the default prints request lines, and they carry the token."""
+
+    @property
+    def sim(self) -> Simulator:
+        return self.server.simulator  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path.startswith("/_admin/stats"):
+            self._send(200, json.dumps(self.sim.stats()).encode())
+            return
+        fault, status, body = self.sim.answer(parts.path, parse_qs(parts.query), self.client_address[0])
+        payload = json.dumps(body).encode()
+        if fault is None:
+            self._send(status, payload)
+        else:
+            self._fault(fault, status, payload)
+
+    def do_POST(self) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            request = json.loads(self.rfile.read(length) or b"{}")
+            if parts.path == "/_admin/append":
+                new = self.sim.append(request["stream"], int(request.get("count", 1)), request.get("client_id"))
+                self._send(200, json.dumps({"appended": len(new), "last_id": new[-1]["id"] if new else None}).encode())
+            elif parts.path == "/_admin/faults":
+                self.sim.schedule(request.get("faults", {}), relative=bool(request.get("relative")))
+                self._send(200, b'{"ok": true}')
+            else:
+                self._send(404, b'{"error": "unknown admin path"}')
+        except (ValueError, KeyError) as exc:
+            self._send(400, json.dumps({"error": str(exc)}).encode())
+
+    def _send(
+        self, status: int, payload: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _fault(self, fault: Fault, status: int, payload: bytes) -> None:
+        kind, arg = fault.kind, fault.argument
+        html = b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
+        if kind in {"500", "502", "503"}:
+            self._send(int(kind), html, "text/html")
+        elif kind == "429":
+            self._send(429, b"", "text/plain", {"Retry-After": arg} if arg else None)
+        elif kind == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+        elif kind == "slow":
+            time.sleep(float(arg or 5))
+            self._send(status, payload)
+        elif kind == "malformed":
+            self._send(200, b'{"success": true, "data": {"success": tru')
+        elif kind == "truncated":
+            self._send(200, payload[: len(payload) // 2])
+        elif kind == "html":
+            self._send(200, html, "text/html")
+        elif kind in {"rate_limit", "inner_rate_limit"}:
+            body = rate_limit_body(float(arg) if arg else self.sim.penalty)
+            self._send(200, json.dumps(_wrap(body, inner=kind.startswith("inner"))).encode())
+        elif kind in {"error", "inner_error"}:
+            body = {"success": False, "error": arg or "INTERNAL_ERROR", "message": "Simulated error."}
+            self._send(200, json.dumps(_wrap(body, inner=kind.startswith("inner"))).encode())
+        elif kind == "body":
+            self._send(fault.status, fault.body.encode(), fault.content_type)
+
+
+def _wrap(error: dict, *, inner: bool) -> dict:
+    return {"success": True, "data": error} if inner else error

@@ -1,0 +1,67 @@
+"""TapKondado: settings and the stream list."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from typing import Any
+
+from singer_sdk import Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_kondado import redaction
+from tap_kondado.errors import KondadoAPIError
+from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
+from tap_kondado.settings import CONFIG_SCHEMA, config_errors, unknown_settings
+from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
+
+
+class TapKondado(Tap):
+    """Singer tap for the Kondado logs API."""
+
+    name = "tap-kondado"
+    config_jsonschema = CONFIG_SCHEMA
+    # msgspec serializes several times faster than the default simplejson writer.
+    message_writer_class = MsgSpecWriter
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Set up the tap, then mask the credentials in everything it logs."""
+        super().__init__(*args, **kwargs)
+        self.redact = redaction.install([str(self.config.get(k) or "") for k in ("key", "token")])
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        """Validate with messages that name the setting, never its value (it may be the token)."""
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        errors = config_errors(self._config, schema)
+        if errors and raise_errors:
+            raise ConfigValidationError(errors[0], errors=errors, schema=schema)
+        if unknown := unknown_settings(self._config, schema):
+            self.logger.warning("Ignoring unknown setting(s): %s", ", ".join(unknown))
+        return errors
+
+    @cached_property
+    def paced_session(self) -> PacedSession:
+        """One HTTP session and rate limiter for the whole tap: Kondado limits per key."""
+        return PacedSession(SlidingWindowLimiter.from_config(self.config.get("rate_limits")))
+
+    def discover_streams(self) -> list[PipelineLogsStream | ModelLogsStream]:
+        """The two log streams."""
+        return [PipelineLogsStream(self), ModelLogsStream(self)]
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:
+        """Run the tap; a config mistake or API error ends it with one line, not a traceback."""
+        try:
+            super().invoke(**kwargs)
+        except ConfigValidationError as exc:
+            cls.logger.error("Invalid configuration: %s", "; ".join(exc.errors))  # noqa: TRY400
+            sys.exit(1)
+        except KondadoAPIError as exc:
+            cls.logger.error("%s", exc)  # noqa: TRY400
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    TapKondado.cli()
