@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import backoff
 import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
 from tap_kondado.conversion import INVALID, to_integer, to_number

@@ -1,0 +1,35 @@
+# Everything runs from a virtual environment this Makefile builds: only Python >= 3.11 and make are needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: setup demo test lint bench simulator clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e . --group dev
+	touch $@
+
+test: setup                    ## the whole suite: unit, simulator end-to-end, Meltano, PostgreSQL, DuckDB
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+demo: setup                    ## simulator -> meltano run tap-kondado target-duckdb -> report
+	$(BIN)/python scripts/demo.py
+
+bench: setup                   ## pacing, CPU and memory figures against the simulator
+	$(BIN)/python benchmarks/bench.py
+
+simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
+	$(BIN)/kondado-simulator --port 8765
+
+clean:
+	rm -rf $(VENV) .meltano output .pytest_cache .ruff_cache

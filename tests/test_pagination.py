@@ -1,0 +1,99 @@
+"""ScrollPaginator: exactly-once under both readings of start_element_id."""
+
+from __future__ import annotations
+
+import pytest
+
+from tap_kondado.envelope import Page
+from tap_kondado.errors import ScrollError
+from tap_kondado.pagination import ScrollPaginator
+
+
+def _records(*ids: int) -> list[dict]:
+    return [{"id": i} for i in ids]
+
+
+def _take(paginator: ScrollPaginator, ids: tuple[int, ...], next_id: int | None) -> list[int]:
+    """Feed one page, return the ids let through, and advance like the SDK's loop does."""
+    new = [r["id"] for r in paginator.new_records(Page(_records(*ids), next_id))]
+    if new:  # the SDK stops before advance() when a page yields nothing
+        paginator.advance(None)
+    return new
+
+
+def test_first_request_starts_from_the_floor_and_never_below_zero():
+    assert ScrollPaginator("s", after_id=41).current_value == 41
+    assert ScrollPaginator("s", after_id=-1).current_value == 0
+
+
+@pytest.mark.parametrize("inclusive", [True, False])
+def test_three_pages_then_the_end_emit_each_id_once(inclusive):
+    paginator = ScrollPaginator("s", after_id=10)
+    echo = (10,) if inclusive else ()
+    assert _take(paginator, (*echo, 11, 12, 13), 13) == [11, 12, 13]
+    assert paginator.current_value == 13
+    echo = (13,) if inclusive else ()
+    assert _take(paginator, (*echo, 20, 21), 21) == [20, 21]
+    # The inclusive API's endless last answer: the echo alone, same cursor. No loop error.
+    echo = (21,) if inclusive else ()
+    assert _take(paginator, echo, 21 if inclusive else None) == []
+    assert paginator.last_id == 21
+
+
+def test_a_short_page_with_a_cursor_does_not_end_the_scroll():
+    paginator = ScrollPaginator("s", after_id=0)
+    _take(paginator, (1, 2), 2)
+    assert not paginator.finished
+    assert paginator.current_value == 2
+
+
+def test_null_cursor_ends_after_the_page_is_emitted():
+    paginator = ScrollPaginator("s", after_id=0)
+    assert _take(paginator, (1, 2, 3), None) == [1, 2, 3]
+    assert paginator.finished
+
+
+def test_cursor_behind_what_was_emitted_is_raised_to_the_last_id():
+    paginator = ScrollPaginator("s", after_id=0)
+    _take(paginator, (5, 6, 7), 6)
+    assert paginator.current_value == 7
+
+
+def test_cursor_lower_than_the_current_start_is_refused():
+    paginator = ScrollPaginator("pipeline_logs", after_id=100)
+    list(paginator.new_records(Page(_records(101), 99)))
+    with pytest.raises(ScrollError, match=r"pipeline_logs: next_start_element_id 99 is lower than .* 100"):
+        paginator.advance(None)
+
+
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        ((11, 10), r"model_logs: the API returned id 10 after id 11"),
+        ((11, 11), r"model_logs: the API returned id 11 after id 11"),
+        ((9,), r"model_logs: the API returned id 9 after id 10"),
+    ],
+)
+def test_ids_that_do_not_ascend_are_an_error_naming_stream_and_ids(ids, message):
+    paginator = ScrollPaginator("model_logs", after_id=10)
+    with pytest.raises(ScrollError, match=message):
+        list(paginator.new_records(Page(_records(*ids), None)))
+
+
+@pytest.mark.parametrize(
+    ("record", "words"),
+    [({}, "no id"), ({"id": "12"}, "a non-integer id '12'"), ({"id": True}, "a non-integer id True")],
+)
+def test_a_record_without_an_integer_id_is_an_error(record, words):
+    paginator = ScrollPaginator("model_logs", after_id=10)
+    with pytest.raises(ScrollError, match=f"model_logs: a record after id 10 has {words}"):
+        list(paginator.new_records(Page([record], None)))
+
+
+def test_records_before_an_error_are_still_let_through():
+    paginator = ScrollPaginator("s", after_id=0)
+    emitted = []
+    with pytest.raises(ScrollError):
+        emitted.extend(r["id"] for r in paginator.new_records(Page(_records(1, 2, 1), None)))
+    assert emitted == [1, 2]
+    assert paginator.last_id == 2
