@@ -1,0 +1,173 @@
+"""`make demo`: Kondado logs -> Meltano -> DuckDB, and a short report, in one command.
+
+Without credentials: starts the local Kondado simulator (its rate limits scaled by 0.05, the tap
+pacing itself to the same windows through the Meltano environment `demo`), runs
+`meltano run tap-kondado target-duckdb` into output/demo.duckdb, stops the simulator and prints
+a report. The simulator keeps its data in output/simulator.json and adds new logs each time it
+starts again, so a second `make demo` loads only those (the bookmarks live in Meltano's state).
+
+With TAP_KONDADO_KEY and TAP_KONDADO_TOKEN set (shell or .env): reads the real Kondado API at
+its real limits (1 request/s, 20/min: about 1,000 logs a minute) into output/kondado.duckdb.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import report
+
+ROOT = Path(__file__).resolve().parent.parent
+OUTPUT = ROOT / "output"
+BIN = Path(sys.executable).parent
+MELTANO = str(BIN / "meltano")
+LOG = OUTPUT / "demo-meltano.log"
+SIM_DATA = OUTPUT / "simulator.json"
+SIM_PORT = OUTPUT / "simulator.port"
+DEMO_DB = OUTPUT / "demo.duckdb"
+REAL_DB = OUTPUT / "kondado.duckdb"  # meltano.yml's default target-duckdb filepath
+SIM_KEY, SIM_TOKEN = "demo-key", "demo-token"
+# The simulator's windows (Kondado's 1/s and 20/min) scaled by this; meltano.yml's `demo`
+# environment gives the tap the same scaled windows.
+TIME_SCALE = "0.05"
+# About 4 weeks of pipeline runs and 2 of model runs, up to today: ~115 pages at 20 per 3 s.
+PIPELINE_LOGS, MODEL_LOGS = "5000", "2500"
+APPEND_ON_RESTART = "40"  # new logs per stream each time the simulator starts on saved data
+PLUGINS = ("tap-kondado", "target-duckdb")
+
+
+def main() -> int:
+    started = time.monotonic()
+    OUTPUT.mkdir(exist_ok=True)
+    LOG.write_text("")
+    env = {
+        **os.environ,
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "MELTANO_CLI_DISABLE_VERSION_CHECK": "true",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    real = _has_credentials(env)
+
+    _step(f"meltano install {' '.join(PLUGINS)}")
+    _meltano(["install", *PLUGINS], env)
+
+    if real:
+        api = env.get("TAP_KONDADO_API_URL") or "the Kondado API"
+        print(f"TAP_KONDADO_KEY and TAP_KONDADO_TOKEN are set: reading {api} at 1 request/s, 20/min.")
+        db, before = REAL_DB, report.counts(REAL_DB)
+        _step("meltano run tap-kondado target-duckdb")
+        _meltano(["run", "tap-kondado", "target-duckdb"], env)
+        state_id = "dev:tap-kondado-to-target-duckdb"
+    else:
+        db, before = DEMO_DB, report.counts(DEMO_DB)
+        full_refresh = not SIM_DATA.exists() or not DEMO_DB.exists()
+        if not SIM_DATA.exists():  # a new simulated world: nothing loaded before belongs to it
+            DEMO_DB.unlink(missing_ok=True)
+            before = report.counts(DEMO_DB)
+        simulator, url = _start_simulator(first=not SIM_DATA.exists())
+        try:
+            env.update(
+                TAP_KONDADO_KEY=SIM_KEY,
+                TAP_KONDADO_TOKEN=SIM_TOKEN,
+                TAP_KONDADO_API_URL=url,
+                TARGET_DUCKDB_FILEPATH=str(DEMO_DB),
+            )
+            args = ["--environment", "demo", "run", *(["--full-refresh"] if full_refresh else []), *PLUGINS]
+            _step(f"meltano {' '.join(args)}" + ("" if full_refresh else "   (incremental, from Meltano's bookmarks)"))
+            _meltano(args, env)
+        finally:
+            _stop_simulator(simulator)
+        state_id = "demo:tap-kondado-to-target-duckdb"
+
+    print()
+    print(report.render(db, before))
+    print()
+    print(_bookmarks(state_id, env))
+    print(f"\nDone in {time.monotonic() - started:.0f} s. Meltano's log: {LOG.relative_to(ROOT)}")
+    if not real:
+        print("Run `make demo` again: the simulator adds new logs, and only those are loaded.")
+    return 0
+
+
+def _has_credentials(env: dict[str, str]) -> bool:
+    """Both credentials in the environment or in .env (which Meltano reads too)."""
+    dotenv = {}
+    if (ROOT / ".env").exists():
+        for line in (ROOT / ".env").read_text().splitlines():
+            name, sep, value = line.strip().removeprefix("export ").partition("=")
+            if sep and not name.startswith("#"):
+                dotenv[name.strip()] = value.strip().strip("'\"")
+    return all(env.get(k) or dotenv.get(k) for k in ("TAP_KONDADO_KEY", "TAP_KONDADO_TOKEN"))
+
+
+def _start_simulator(*, first: bool) -> tuple[subprocess.Popen[bytes], str]:
+    SIM_PORT.unlink(missing_ok=True)
+    command = [str(BIN / "kondado-simulator"), "--port", "0", "--port-file", str(SIM_PORT)]
+    command += ["--key", SIM_KEY, "--token", SIM_TOKEN, "--rate-limits", "1/1,20/60", "--time-scale", TIME_SCALE]
+    command += ["--pipeline-logs", PIPELINE_LOGS, "--model-logs", MODEL_LOGS]
+    command += ["--data-file", str(SIM_DATA), "--append-on-start", APPEND_ON_RESTART]
+    what = "new data" if first else f"saved data + {APPEND_ON_RESTART} new logs per stream"
+    _step(f"kondado-simulator ({what}; Kondado's limits, time scaled by {TIME_SCALE})")
+    with LOG.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while not (SIM_PORT.exists() and SIM_PORT.read_text().strip()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _fail("the simulator did not start")
+        time.sleep(0.05)
+    return process, f"http://127.0.0.1:{SIM_PORT.read_text().strip()}"
+
+
+def _stop_simulator(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM: the simulator saves its data to --data-file, for the next run."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    SIM_PORT.unlink(missing_ok=True)
+
+
+def _meltano(args: list[str], env: dict[str, str]) -> str:
+    started = time.monotonic()
+    result = subprocess.run(
+        [MELTANO, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=3600
+    )
+    with LOG.open("a") as log:
+        log.write(f"$ meltano {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).splitlines()[-25:])
+        _fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}")
+    print(f"    ok, {time.monotonic() - started:.1f} s")
+    return result.stdout
+
+
+def _bookmarks(state_id: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [MELTANO, "state", "get", state_id], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    try:
+        bookmarks = json.loads(result.stdout)["singer_state"]["bookmarks"]
+    except (ValueError, KeyError):
+        return f"Meltano state {state_id}: none"
+    marks = ", ".join(f"{s} id {b.get('replication_key_value')}" for s, b in sorted(bookmarks.items()))
+    return f"Meltano state {state_id}: next run starts after {marks}"
+
+
+def _step(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+def _fail(message: str) -> None:
+    print(f"demo failed: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

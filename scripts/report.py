@@ -1,0 +1,119 @@
+"""What a Kondado user wants to see from the loaded logs: a short text report from the DuckDB file.
+
+Reads target-duckdb's layout: schema `tap_kondado`, tables `pipeline_logs` and `model_logs`,
+column names lower-cased (`createdat`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+SCHEMA = "tap_kondado"
+STREAMS = ("pipeline_logs", "model_logs")
+BUSIEST = 5  # pipelines / models shown
+DAYS = 7  # days of billable rows shown
+NAME_WIDTH = 44
+
+_LATEST_OF_BUSIEST = """
+WITH runs AS (
+    SELECT {key} AS item_id, {name} AS item_name, createdat, row_count, execution_time_seconds,
+           count(*) OVER (PARTITION BY {key}) AS run_count,
+           row_number() OVER (PARTITION BY {key} ORDER BY createdat DESC, id DESC) AS recency
+    FROM {schema}.{table}
+)
+SELECT item_name, item_id, run_count, createdat, row_count, execution_time_seconds
+FROM runs WHERE recency = 1
+ORDER BY run_count DESC, item_id
+LIMIT {limit}
+"""
+
+_BILLABLE_PER_DAY = """
+SELECT CAST(createdat AS DATE) AS day, client_id, sum(row_count) AS billable_rows
+FROM {schema}.pipeline_logs
+WHERE is_billable
+GROUP BY ALL
+"""
+
+
+def counts(db_path: Path) -> dict[str, int]:
+    """Rows per stream table (0 for a missing file or table)."""
+    if not db_path.exists():
+        return dict.fromkeys(STREAMS, 0)
+    found = dict.fromkeys(STREAMS, 0)
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [SCHEMA])
+        for (table,) in tables.fetchall():
+            if table in found:
+                found[table] = conn.execute(f"SELECT count(*) FROM {SCHEMA}.{table}").fetchone()[0]  # noqa: S608
+    return found
+
+
+def render(db_path: Path, before: dict[str, int]) -> str:
+    """The report; `before` holds the row counts from before this run."""
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        lines = [f"Kondado run logs in {db_path} (schema {SCHEMA})", ""]
+        lines += _streams(conn, before)
+        lines += ["", "Busiest pipelines, latest run each (UTC):"]
+        lines += _busiest(conn, "pipeline_logs", "pipeline_id", "pipeline_name")
+        lines += ["", "Busiest models, latest run each (UTC):"]
+        lines += _busiest(conn, "model_logs", "model_id", "model_name")
+        lines += ["", f"Billable rows per account per day (pipeline runs, last {DAYS} days with runs, UTC):"]
+        lines += _billable(conn)
+    return "\n".join(lines)
+
+
+def _streams(conn: duckdb.DuckDBPyConnection, before: dict[str, int]) -> list[str]:
+    lines = [f"  {'stream':<14} {'rows':>7} {'this run':>9}  {'accounts':>8}  {'oldest log':<16}  {'newest log':<16}"]
+    for stream in STREAMS:
+        rows, accounts, oldest, newest = conn.execute(
+            f"SELECT count(*), count(DISTINCT client_id), min(createdat), max(createdat) FROM {SCHEMA}.{stream}"  # noqa: S608
+        ).fetchone()
+        added = f"+{rows - before.get(stream, 0):,}"
+        lines.append(f"  {stream:<14} {rows:>7,} {added:>9}  {accounts:>8}  {_when(oldest):<16}  {_when(newest):<16}")
+    return lines
+
+
+def _busiest(conn: duckdb.DuckDBPyConnection, table: str, key: str, name: str) -> list[str]:
+    query = _LATEST_OF_BUSIEST.format(key=key, name=name, schema=SCHEMA, table=table, limit=BUSIEST)
+    width = NAME_WIDTH
+    lines = [f"  {'name (#id)':<{width}} {'runs':>5}  {'latest run':<16} {'rows':>9} {'seconds':>8}"]
+    for item_name, item_id, run_count, created, row_count, seconds in conn.execute(query).fetchall():
+        suffix = f" (#{item_id})"
+        label = f"{item_name[: width - len(suffix)]}{suffix}"
+        lines.append(
+            f"  {label:<{width}} {run_count:>5}  {_when(created):<16} {_num(row_count):>9} {_secs(seconds):>8}"
+        )
+    return lines
+
+
+def _billable(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = conn.execute(_BILLABLE_PER_DAY.format(schema=SCHEMA)).fetchall()
+    if not rows:
+        return ["  (no billable runs)"]
+    accounts = sorted({client for _, client, _ in rows})
+    per_day: dict = {}
+    for day, client, billable in rows:
+        per_day.setdefault(day, {})[client] = billable
+    days = sorted(per_day)[-DAYS:]
+    header = "  " + f"{'day':<14}" + "".join(f"{'account ' + str(a):>13}" for a in accounts)
+    lines = [header]
+    for day in days:
+        lines.append("  " + f"{day.isoformat():<14}" + "".join(f"{_num(per_day[day].get(a)):>13}" for a in accounts))
+    totals = {a: sum(v.get(a) or 0 for v in per_day.values()) for a in accounts}
+    span = f"all {len(per_day)} days"
+    lines.append("  " + f"{span:<14}" + "".join(f"{_num(totals[a]):>13}" for a in accounts))
+    return lines
+
+
+def _when(moment: object) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{int(value):,}"
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
