@@ -12,8 +12,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import requests
+from requests.utils import resolve_proxies
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -23,6 +25,7 @@ logger = logging.getLogger("tap-kondado.rate_limit")
 DEFAULT_RATE_LIMITS = ({"max_requests": 1, "window_seconds": 1}, {"max_requests": 20, "window_seconds": 60})
 MARGIN = 0.01  # of each window: clock skew and the server's window edges
 LOG_WAITS_LONGER_THAN = 3.0  # seconds; shorter waits are routine pacing
+_CLOCK_EPSILON = 1e-9  # seconds: float rounding in `now + wait`, not a real wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class SlidingWindowLimiter:
 
     A slot is stamped when the request leaves and stamped again when its answer
     arrives: the server saw it somewhere in between, so the later stamp is the safe one.
+    With stamps taken that way, the next request reaches the server at least a full
+    window after the one it is paced against, however long either spent in transit.
     """
 
     def __init__(
@@ -69,22 +74,30 @@ class SlidingWindowLimiter:
     def acquire(self) -> list[float]:
         """Wait for a free slot and take it; returns the slot to `release` later."""
         with self._lock:  # held while sleeping: requests leave one at a time, in order
-            now = self._clock()
-            ready_at, window = self._ready_at(now)
-            wait = ready_at - now
-            if wait > 0:
-                if wait > LOG_WAITS_LONGER_THAN:
+            logged = False
+            while True:
+                now = self._clock()
+                ready_at, window = self._ready_at(now)
+                wait = ready_at - now
+                if wait <= _CLOCK_EPSILON:
+                    break
+                if wait > LOG_WAITS_LONGER_THAN and not logged:
                     logger.info("Rate limit: waiting %.1f s to stay within %s", wait, window)
+                    logged = True
                 self._sleep(wait)
                 self.waited_seconds += wait
-            slot = [max(self._clock(), ready_at)]
+                # Loop: a request still in flight may have been re-stamped meanwhile.
+            slot = [max(now, ready_at)]
             self._slots.append(slot)
             return slot
 
     def release(self, slot: list[float]) -> None:
-        """Re-stamp a slot when its answer (or failure) arrives."""
-        with self._lock:
-            slot[0] = max(slot[0], self._clock())
+        """Re-stamp a slot when its answer (or failure) arrives.
+
+        Takes no lock: only the request's own thread writes its slot, and it must not
+        wait behind another thread that sleeps in `acquire` holding the lock.
+        """
+        slot[0] = max(slot[0], self._clock())
 
     def _ready_at(self, now: float) -> tuple[float, Window | None]:
         """Earliest time a new request fits every window, and the window that binds."""
@@ -99,6 +112,23 @@ class SlidingWindowLimiter:
         return ready_at, binding
 
 
+def earliest_times(windows: Iterable[Window], count: int) -> list[float]:
+    """When `count` back-to-back requests could reach the server at the earliest, from 0.
+
+    The floor the limiter is measured against: each request goes as soon as every
+    window allows (the `max_requests`-th previous one is a full window back).
+    """
+    windows = tuple(windows)
+    times: list[float] = []
+    for i in range(count):
+        at = times[-1] if times else 0.0
+        for window in windows:
+            if i >= window.max_requests:
+                at = max(at, times[i - window.max_requests] + window.seconds)
+        times.append(at)
+    return times
+
+
 class PacedSession(requests.Session):
     """A requests session whose every send, retries included, goes through the limiter."""
 
@@ -106,11 +136,26 @@ class PacedSession(requests.Session):
         """Wrap `limiter` around every request this session sends."""
         super().__init__()
         self.limiter = limiter
+        self._proxies: dict[tuple[str, str], dict[str, str]] = {}
 
     def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
         """Wait for a slot, send, and re-stamp the slot when the answer is in."""
+        if "proxies" not in kwargs:
+            kwargs["proxies"] = self._proxies_for(request)
         slot = self.limiter.acquire()
         try:
             return super().send(request, **kwargs)
         finally:
             self.limiter.release(slot)
+
+    def _proxies_for(self, request: requests.PreparedRequest) -> dict[str, str]:
+        """The proxies for a request's host, from the environment, read once per host.
+
+        requests scans every environment variable three times per send to find them,
+        which costs more than the page's records; the environment does not change mid-run.
+        """
+        parts = urlsplit(str(request.url))
+        key = (parts.scheme, parts.netloc)
+        if key not in self._proxies:
+            self._proxies[key] = resolve_proxies(request, self.proxies, self.trust_env)
+        return self._proxies[key]

@@ -1,0 +1,124 @@
+"""The output path made cheap for the benchmark, and still right.
+
+BufferedMsgSpecWriter writes stdout at each STATE (not after every message), and
+KondadoStream skips the SDK's per-record field walk when nothing is deselected and
+stamps time_extracted once per page.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import subprocess
+import sys
+import time
+
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.singerlib import RecordMessage, StateMessage
+
+from tap_kondado.tap import BufferedMsgSpecWriter
+from tests.tap_runner import TAP, TEST_KEY, bookmark, config_for, parse_messages, run_tap
+
+
+class Trickle(io.RawIOBase):
+    """An unbuffered stdout (PYTHONUNBUFFERED) that takes at most 1,000 bytes a write."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.writes = 0
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.writes += 1
+        self.data += bytes(b[:1000])
+        return min(len(b), 1000)
+
+
+def test_the_writer_writes_with_each_state(monkeypatch):
+    """Records are buffered, and go out with the STATE that follows them (or at exit)."""
+    raw = Trickle()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="utf-8", write_through=True))
+    writer = BufferedMsgSpecWriter()
+    records = [RecordMessage(stream="pipeline_logs", record={"id": i, "pipeline_name": "x" * 100}) for i in range(50)]
+    for record in records:
+        writer.write_message(record)
+    assert raw.writes == 0
+    writer.write_message(StateMessage(value={"bookmarks": {"pipeline_logs": {"replication_key_value": 49}}}))
+    lines = [json.loads(line) for line in raw.data.splitlines()]
+    assert [line["type"] for line in lines] == ["RECORD"] * 50 + ["STATE"]
+    assert [line["record"]["id"] for line in lines[:50]] == list(range(50))
+    writer.write_message(records[0])
+    writer.flush()  # what atexit does
+    assert raw.data.endswith(b'"record":{"id":0,"pipeline_name":"' + b"x" * 100 + b'"}}\n')
+
+
+def test_a_state_is_serialized_as_the_sdk_would():
+    value = {
+        "bookmarks": {"pipeline_logs": {"partitions": [{"context": {"client_id": 1}, "replication_key_value": 9}]}}
+    }
+    ours = bytes(BufferedMsgSpecWriter().format_message(StateMessage(value=value)))
+    writer = BufferedMsgSpecWriter()
+    writer.flush = lambda: None
+    writer.write_message(StateMessage(value=value))
+    pending = bytes(writer._pending)
+    writer._pending.clear()  # nothing for the flush at exit
+    assert pending == ours == bytes(MsgSpecWriter().format_message(StateMessage(value=value)))
+
+
+def test_a_killed_tap_has_written_everything_its_last_state_vouches_for(make_sim, tmp_path):
+    """Killed while waiting for an answer: stdout holds every record up to its last STATE."""
+    # exclusive reading: 50 new records a page, so a STATE ends each page
+    sim = make_sim(pipeline_logs=240, model_logs=130, reading="exclusive", faults={4: "slow:30"})
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(config_for(sim.url)))
+    out = tmp_path / "stdout"
+    with out.open("wb") as stdout, subprocess.Popen([*TAP, "--config", str(config)], stdout=stdout) as tap:
+        deadline = time.monotonic() + 30
+        while len(sim.log) < 4 and time.monotonic() < deadline:  # the tap now waits on pipeline page 2
+            time.sleep(0.05)
+        tap.kill()
+    assert len(sim.log) == 4
+    messages = parse_messages(out.read_text())
+    states = [m["value"] for m in messages if m["type"] == "STATE"]
+    records = [m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == "pipeline_logs"]
+    pipeline = [r["id"] for r in sim.visible("pipeline_logs", TEST_KEY)]
+    assert bookmark(states[-1], "pipeline_logs") == pipeline[49]
+    assert records == pipeline[:50]
+
+
+def test_deselected_fields_are_still_left_out(sim, tmp_path):
+    discovered = run_tap(config_for(sim.url), args=("--discover",))
+    catalog = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            if item["breadcrumb"] in (["properties", "pipeline_name"], ["properties", "model_name"]):
+                item["metadata"]["selected"] = False
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    run = run_tap(config_for(sim.url), args=("--catalog", str(path)))
+
+    assert run.returncode == 0
+    pipeline, model = run.records("pipeline_logs"), run.records("model_logs")
+    assert len(pipeline) == len(sim.visible("pipeline_logs", TEST_KEY))
+    assert len(model) == len(sim.visible("model_logs", TEST_KEY))
+    assert not any("pipeline_name" in r for r in pipeline)
+    assert not any("model_name" in r for r in model)
+    assert all("row_count" in r for r in pipeline + model)
+
+
+def test_time_extracted_is_when_the_page_arrived(sim):
+    started = datetime.datetime.now(datetime.timezone.utc)
+    run = run_tap(config_for(sim.url))
+    finished = datetime.datetime.now(datetime.timezone.utc)
+
+    messages = [m for m in run.messages if m["type"] == "RECORD" and m["stream"] == "pipeline_logs"]
+    stamps = [datetime.datetime.fromisoformat(m["time_extracted"]) for m in messages]
+    assert all(started <= stamp <= finished for stamp in stamps)
+    assert stamps == sorted(stamps)
+    # one stamp a page: the first 50 records share one, the next page's 49 new ones another
+    assert len(set(stamps[:50])) == 1
+    assert len(set(stamps[50:99])) == 1
+    assert stamps[49] < stamps[50]
