@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 
@@ -25,6 +26,7 @@ DEFAULT_RETRY_AFTER = 60.0
 _SECONDS_IN_MESSAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:seconds?|segundos?|secs?|s)\b", re.IGNORECASE)
 _CACHE_ATTR = "_kondado_page"  # parsed once in validate_response, reused by the paginator
 _NOT_JSON = object()
+_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also takes "²" and "١٢", which int() refuses or reads
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +69,26 @@ def _parse(response: requests.Response) -> Page:
     if status >= HTTPStatus.BAD_REQUEST:
         _raise_if_failure(body)
         raise KondadoAPIError(f"HTTP {status} {response.reason} (is api_url right?)")
+    if status >= HTTPStatus.MULTIPLE_CHOICES:
+        raise KondadoAPIError(
+            f"HTTP {status} {response.reason}: a redirect ({_origin(response.headers.get('Location'))}), "
+            "which the tap does not follow: the token travels in the URL. Is api_url right?"
+        )
     if body is _NOT_JSON:
         raise KondadoTransientError(_describe_non_json(response), response)
     return _page_from_body(body)
+
+
+def _origin(location: str | None) -> str:
+    """Where a redirect points, without its path and query (they may carry the token)."""
+    parts = urlsplit(location or "")
+    if not parts.scheme or not parts.hostname:
+        return "on the same host" if location else "without a Location"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a valid port
+        port = ""
+    return f"to {parts.scheme}://{parts.hostname}{port}"
 
 
 def _json_or_none(response: requests.Response) -> Any:
@@ -115,14 +134,15 @@ def _page_from_body(body: Any) -> Page:
 
 
 def _cursor(value: Any) -> int | None:
-    """`next_start_element_id`: null, a non-negative integer, or a string of digits."""
+    """`next_start_element_id`: null, a non-negative integer, or a string of ASCII digits."""
     if value is None:
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    raise KondadoAPIError(f"unexpected response: next_start_element_id is {value!r}, expected an id or null")
+    shown = str(value) if isinstance(value, Decimal) else repr(value)
+    raise KondadoAPIError(f"unexpected response: next_start_element_id is {shown}, expected an id or null")
 
 
 def _kind(value: Any) -> str:

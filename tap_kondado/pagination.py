@@ -6,12 +6,15 @@ remembers the last id it let through and decides for itself what is new:
 
 - a page's first record equal to that id is the inclusive echo of the start: skipped;
 - any other id not above it means the API went backwards: a `ScrollError`;
-- a page with nothing new ends the scroll, so the inclusive API's endless answer
+- the scroll goes on while a page names a next start beyond the current one, even a
+  page with nothing new (the docs do not say whether other accounts' logs are filtered
+  out before or after a page is cut); so the inclusive API's endless answer
   "[last record], next = last" is the natural end, not the SDK's "loop detected".
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.pagination import BaseAPIPaginator
@@ -34,11 +37,10 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         self.stream_name = stream_name
         self.last_id = after_id
         self._page: Page | None = None
-        self._page_had_new = False
 
     def new_records(self, page: Page) -> Iterator[dict[str, Any]]:
         """Yield the records of `page` not emitted yet, checking they ascend."""
-        self._page, self._page_had_new = page, False
+        self._page = page
         for position, record in enumerate(page.records):
             record_id = self._id_of(record)
             if record_id <= self.last_id:
@@ -50,24 +52,30 @@ class ScrollPaginator(BaseAPIPaginator[int]):
                 )
                 raise ScrollError(msg)
             self.last_id = record_id
-            self._page_had_new = True
             yield record
 
     def has_more(self, response: requests.Response) -> bool:  # noqa: ARG002
-        """Go on while the last page brought something new and named a next start."""
-        return self._page_had_new and self._page is not None and self._page.next_start_element_id is not None
-
-    def get_next(self, response: requests.Response) -> int:  # noqa: ARG002
-        """The API's next start, never behind what was already emitted."""
-        assert self._page is not None  # has_more() checked it  # noqa: S101
-        next_id = self._page.next_start_element_id
-        assert next_id is not None  # noqa: S101
+        """Go on while the last page names a next start beyond the current one."""
+        next_id = self._page.next_start_element_id if self._page is not None else None
+        if next_id is None:
+            return False
         if next_id < self.current_value:
             msg = (
                 f"{self.stream_name}: next_start_element_id {next_id} is lower than the "
                 f"current start_element_id {self.current_value}; refusing to scroll backwards"
             )
             raise ScrollError(msg)
+        return max(next_id, self.last_id) > self.current_value
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """A page with nothing new still counts if it moves the scroll on."""
+        return self.has_more(response)
+
+    def get_next(self, response: requests.Response) -> int:  # noqa: ARG002
+        """The API's next start, never behind what was already emitted."""
+        assert self._page is not None  # has_more() checked it  # noqa: S101
+        next_id = self._page.next_start_element_id
+        assert next_id is not None  # noqa: S101
         return max(next_id, self.last_id)
 
     def page_of(self, response: requests.Response) -> Iterator[dict[str, Any]]:
@@ -75,11 +83,15 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         return self.new_records(parse_page(response))
 
     def _id_of(self, record: object) -> int:
-        record_id = record.get("id") if isinstance(record, dict) else None
+        if not isinstance(record, dict):
+            msg = f"{self.stream_name}: a record after id {self.last_id} is {type(record).__name__}, not an object"
+            raise ScrollError(msg)
+        record_id = record.get("id")
         if isinstance(record_id, int) and not isinstance(record_id, bool):
             return record_id
+        shown = str(record_id) if isinstance(record_id, Decimal) else repr(record_id)
         msg = (
             f"{self.stream_name}: a record after id {self.last_id} has "
-            f"{'no id' if record_id is None else f'a non-integer id {record_id!r}'}"
+            f"{'no id' if record_id is None else f'a non-integer id {shown}'}"
         )
         raise ScrollError(msg)

@@ -7,6 +7,7 @@ formatter is wrapped so its finished text, tracebacks included, is scrubbed.
 
 from __future__ import annotations
 
+import json
 import logging
 from urllib.parse import quote, quote_plus
 
@@ -14,7 +15,7 @@ MASK = "***"
 
 
 class Redactor:
-    """Replaces each secret, raw or URL-encoded, with `***`."""
+    """Replaces each secret, raw, URL-encoded or JSON-escaped, with `***`."""
 
     def __init__(self, secrets: list[str]) -> None:
         """Secrets shorter than 4 characters are not masked: they would mask ordinary text."""
@@ -59,4 +60,6 @@ def install(secrets: list[str]) -> Redactor:
 
 
 def _forms(secret: str) -> set[str]:
-    return {secret, quote(secret, safe=""), quote_plus(secret)}
+    """The secret raw and URL-encoded, each also as escaped inside a JSON string (structured logs)."""
+    encoded = {secret, quote(secret, safe=""), quote_plus(secret)}
+    return encoded | {json.dumps(form)[1:-1] for form in encoded}

@@ -91,11 +91,18 @@ CONFIG_SCHEMA = th.PropertiesList(
 
 # Constraints th cannot express (or words it cannot attach to them).
 _EXTRA = {
+    "key": {"minLength": 1},
+    "token": {"minLength": 1},
     "client_ids": {"minItems": 1, "uniqueItems": True},
     "request_timeout": {"exclusiveMinimum": 0},
 }
 for _name, _rules in _EXTRA.items():
     CONFIG_SCHEMA["properties"][_name].update(_rules)
+# Settings with a default: null is no value the tap could use, so it is refused like any
+# other wrong type (only client_ids means something by null: every account).
+for _name in ("api_url", "start_element_id", "request_timeout", "max_retries", "rate_limits"):
+    _types = CONFIG_SCHEMA["properties"][_name]["type"]
+    CONFIG_SCHEMA["properties"][_name]["type"] = [t for t in _types if t != "null"]
 CONFIG_SCHEMA["properties"]["rate_limits"]["items"]["properties"]["window_seconds"]["exclusiveMinimum"] = 0
 
 _LOOPBACK_NAMES = {"localhost"}
@@ -126,6 +133,7 @@ def _describe(error: ValidationError) -> str:
         "minimum": f"must be >= {value}",
         "exclusiveMinimum": f"must be > {value}",
         "minItems": "must not be empty",
+        "minLength": "must not be empty",
         "uniqueItems": "must not list the same value twice",
         "additionalProperties": "has an unknown field",
     }.get(rule, f"is not valid ({rule})")

@@ -1,0 +1,134 @@
+"""Configuration mistakes: every setting with a wrong value gets one line naming it, never its value."""
+
+from __future__ import annotations
+
+import pytest
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_kondado.tap import TapKondado
+from tests.tap_runner import TEST_KEY, TEST_TOKEN, config_for, run_tap
+
+BASE = {"key": TEST_KEY, "token": TEST_TOKEN}
+WINDOW = {"max_requests": 1, "window_seconds": 1}
+
+
+def errors_of(config: dict) -> list[str]:
+    """The messages TapKondado refuses `config` with ([] if it accepts it)."""
+    try:
+        TapKondado(config=config, parse_env_config=False)
+    except ConfigValidationError as exc:
+        return list(exc.errors)
+    return []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"key": 4913}, "setting 'key' must be string"),
+        ({"key": None}, "setting 'key' must be string"),
+        ({"key": ""}, "setting 'key' must not be empty"),
+        ({"token": 80275512}, "setting 'token' must be string"),
+        ({"token": ["a-token"]}, "setting 'token' must be string"),
+        ({"token": ""}, "setting 'token' must not be empty"),
+        ({"api_url": 443}, "setting 'api_url' must be string"),
+        ({"api_url": None}, "setting 'api_url' must be string"),
+        ({"start_element_id": "5181910"}, "setting 'start_element_id' must be integer"),
+        ({"start_element_id": 5.5}, "setting 'start_element_id' must be integer"),
+        ({"start_element_id": True}, "setting 'start_element_id' must be integer"),
+        ({"start_element_id": -1}, "setting 'start_element_id' must be >= 0"),
+        ({"start_element_id": None}, "setting 'start_element_id' must be integer"),
+        ({"client_ids": 1}, "setting 'client_ids' must be array or null"),
+        ({"client_ids": "1,2"}, "setting 'client_ids' must be array or null"),
+        ({"client_ids": []}, "setting 'client_ids' must not be empty"),
+        ({"client_ids": [1, 2, 1]}, "setting 'client_ids' must not list the same value twice"),
+        ({"client_ids": [1, "2"]}, "setting 'client_ids.1' must be integer"),
+        ({"client_ids": [1, None]}, "setting 'client_ids.1' must be integer"),
+        ({"request_timeout": "60"}, "setting 'request_timeout' must be number"),
+        ({"request_timeout": 0}, "setting 'request_timeout' must be > 0"),
+        ({"request_timeout": False}, "setting 'request_timeout' must be number"),
+        ({"request_timeout": None}, "setting 'request_timeout' must be number"),
+        ({"max_retries": 2.5}, "setting 'max_retries' must be integer"),
+        ({"max_retries": "3"}, "setting 'max_retries' must be integer"),
+        ({"max_retries": -1}, "setting 'max_retries' must be >= 0"),
+        ({"max_retries": None}, "setting 'max_retries' must be integer"),
+        ({"rate_limits": {"max_requests": 1}}, "setting 'rate_limits' must be array"),
+        ({"rate_limits": None}, "setting 'rate_limits' must be array"),
+        ({"rate_limits": ["1/1"]}, "setting 'rate_limits.0' must be object"),
+        ({"rate_limits": [{"max_requests": 1}]}, "setting 'rate_limits.0.window_seconds' is required"),
+        ({"rate_limits": [{**WINDOW, "max_requests": 0}]}, "setting 'rate_limits.0.max_requests' must be >= 1"),
+        ({"rate_limits": [{**WINDOW, "max_requests": "1"}]}, "setting 'rate_limits.0.max_requests' must be integer"),
+        (
+            {"rate_limits": [WINDOW, {**WINDOW, "window_seconds": 0}]},
+            "setting 'rate_limits.1.window_seconds' must be > 0",
+        ),
+        ({"rate_limits": [{**WINDOW, "burst": 2}]}, "setting 'rate_limits.0' has an unknown field"),
+    ],
+)
+def test_a_wrong_value_is_named_by_setting(overrides, error):
+    assert errors_of({**BASE, **overrides}) == [error]
+
+
+@pytest.mark.parametrize("missing", ["key", "token"])
+def test_key_and_token_are_required(missing):
+    config = {k: v for k, v in BASE.items() if k != missing}
+    assert errors_of(config) == [f"setting '{missing}' is required"]
+
+
+def test_every_mistake_is_reported_at_once():
+    config = {"token": TEST_TOKEN, "client_ids": [], "max_retries": -2}
+    assert sorted(errors_of(config)) == [
+        "setting 'client_ids' must not be empty",
+        "setting 'key' is required",
+        "setting 'max_retries' must be >= 0",
+    ]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"start_element_id": 0, "client_ids": [4], "request_timeout": 0.5, "max_retries": 0},
+        {"client_ids": None},
+        {"rate_limits": []},
+        {"rate_limits": [{"max_requests": 20, "window_seconds": 60.0}]},
+        {"api_url": "https://k2.kondado.com.br/"},
+    ],
+)
+def test_good_configs_are_accepted(overrides):
+    assert errors_of({**BASE, **overrides}) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"token": 80275512}, "setting 'token' must be string"),
+        ({"key": 4913, "token": ["a-token"]}, "setting 'key' must be string; setting 'token' must be string"),
+    ],
+)
+def test_a_bad_secret_is_named_never_echoed(overrides, error):
+    """A token given as a number (a YAML mishap) must not appear in the error."""
+    run = run_tap({**config_for("http://127.0.0.1:9"), **overrides})
+    assert run.returncode == 1
+    assert run.stdout == ""
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert errors == [f"Invalid configuration: {error}"]
+    for value in ("80275512", "4913", "a-token"):
+        assert value not in run.stderr
+
+
+def test_unknown_settings_get_one_warning_and_change_nothing(sim):
+    """Typos and settings of other taps; `start_date` in particular must not become a bookmark."""
+    plain = run_tap(config_for(sim.url))
+    run = run_tap(config_for(sim.url, colour="blue", start_date="2024-01-01", start_element_id=0, clientids=[1]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]
+    assert warnings == ["Ignoring unknown setting(s): clientids, colour, start_date"]
+    for stream in ("pipeline_logs", "model_logs"):
+        assert run.ids(stream) == plain.ids(stream) == [r["id"] for r in sim.visible(stream, TEST_KEY)]
+
+
+def test_a_numeric_start_date_is_no_bookmark_either(sim):
+    first = sim.visible("model_logs", TEST_KEY)[0]["id"]
+    run = run_tap(config_for(sim.url, start_date=first + 10))
+    assert run.returncode == 0
+    assert run.ids("model_logs")[0] == first
