@@ -60,9 +60,6 @@ class KondadoStream(RESTStream[int]):
     # A redirect keeping the query string would hand the token to the host it names,
     # over any scheme: envelope.py turns a 3xx into an error instead.
     allow_redirects = False
-    # A STATE every 50 records, besides the one parse_response writes at each page's end:
-    # an interrupted run repeats at most the page in flight.
-    STATE_MSG_FREQUENCY = 50
     # post_process already emits every value as its schema type; the SDK's
     # recursive per-record conforming would only cost time.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -131,8 +128,8 @@ class KondadoStream(RESTStream[int]):
         self._page_extracted_at = datetime.datetime.now(datetime.timezone.utc)
         yield from self._paginator.page_of(response)
         # The SDK resumes this generator only once the page's last record is written and
-        # counted; a STATE now means a run killed before the next page repeats nothing
-        # (the every-50 STATE alone lags a page, as inclusive pages bring 49 new records).
+        # counted; a STATE now means a run killed before the next page repeats nothing, and
+        # one killed mid-page repeats only what it emitted of that page.
         self._write_state_message()
 
     def _write_starting_replication_value(self, context: Context | None) -> None:
@@ -324,7 +321,8 @@ class KondadoStream(RESTStream[int]):
                 raise KondadoAPIError(msg) from None
             except TRANSIENT_ERRORS as exc:
                 tries = self.backoff_max_tries()
-                msg = f"{self.name}: giving up after {tries} tries; last fault: {_describe(exc)}"
+                attempts = "1 try" if tries == 1 else f"{tries} tries"
+                msg = f"{self.name}: giving up after {attempts}; last fault: {_describe(exc)}"
                 raise KondadoAPIError(msg) from None
 
         return request

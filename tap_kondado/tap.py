@@ -2,62 +2,20 @@
 
 from __future__ import annotations
 
-import atexit
 import sys
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import click
 from singer_sdk import Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.singerlib import StateMessage
 
 from tap_kondado import redaction
 from tap_kondado.errors import KondadoAPIError
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import CONFIG_SCHEMA, config_errors, unknown_settings
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
-
-if TYPE_CHECKING:
-    from singer_sdk.singerlib.encoding.simple import Message
-
-
-class BufferedMsgSpecWriter(MsgSpecWriter):
-    """msgspec's writer, writing stdout at each STATE message instead of after every message.
-
-    One write system call per record costs more than serializing it, and wakes the target
-    for each. A target only needs what precedes a STATE to have arrived when it reads that
-    STATE. The buffer is ours, not stdout's: PYTHONUNBUFFERED (common in containers) would
-    turn stdout's off. What follows the last STATE goes out at exit.
-    """
-
-    FLUSH_BYTES = 1 << 16  # also flush when this much waits: a pipe's capacity
-
-    def __init__(self) -> None:
-        """An empty buffer, written out at the latest when the process exits."""
-        super().__init__()
-        self._pending = bytearray()
-        atexit.register(self.flush)
-
-    def write_message(self, message: Message) -> None:
-        """Buffer the message; write the buffer with the STATE that vouches for it."""
-        if isinstance(message, StateMessage):
-            # the SDK's to_dict() deep-copies the whole state first (dataclasses.asdict)
-            self._pending += serialize_jsonl({"type": "STATE", "value": message.value})
-            self.flush()
-            return
-        self._pending += self.format_message(message)
-        if len(self._pending) >= self.FLUSH_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        """Write out everything buffered."""
-        out, written = sys.stdout.buffer, 0
-        with memoryview(self._pending) as pending:
-            while written < len(pending):  # an unbuffered stdout may take part of it
-                written += out.write(pending[written:])
-        self._pending.clear()
-        sys.stdout.flush()
+from tap_kondado.writer import BufferedMsgSpecWriter
 
 
 class TapKondado(Tap):
@@ -65,7 +23,7 @@ class TapKondado(Tap):
 
     name = "tap-kondado"
     config_jsonschema = CONFIG_SCHEMA
-    # msgspec serializes several times faster than the default simplejson writer.
+    # msgspec serializes several times faster than the SDK's default simplejson writer.
     message_writer_class = BufferedMsgSpecWriter
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -92,6 +50,19 @@ class TapKondado(Tap):
     def discover_streams(self) -> list[PipelineLogsStream | ModelLogsStream]:
         """The two log streams."""
         return [PipelineLogsStream(self), ModelLogsStream(self)]
+
+    @classmethod
+    def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
+        """Read `--config` files; one that is missing or not JSON ends the run in one line."""
+        try:
+            return super().cb_config(ctx, param, value)
+        except (OSError, ValueError, TypeError) as exc:  # not found, not JSON, not an object
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            reason = "it holds no JSON object" if isinstance(exc, TypeError) else first_line
+            cls.logger.error(  # noqa: TRY400
+                "Invalid configuration: cannot read --config %s: %s", ", ".join(value), reason
+            )
+            ctx.exit(1)
 
     @classmethod
     def invoke(cls, **kwargs: Any) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
@@ -132,3 +135,22 @@ def test_a_numeric_start_date_is_no_bookmark_either(sim):
     run = run_tap(config_for(sim.url, start_date=first + 10))
     assert run.returncode == 0
     assert run.ids("model_logs")[0] == first
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [(None, "was not found"), ("{bad", "Expecting property name"), ("[1, 2]", "it holds no JSON object")],
+)
+def test_an_unreadable_config_file_ends_the_run_in_one_line(tmp_path, content, words):
+    path = tmp_path / "config.json"
+    if content is not None:
+        path.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tap_kondado", "--config", str(path)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert f"Invalid configuration: cannot read --config {path}" in errors[0]
+    assert words in errors[0]

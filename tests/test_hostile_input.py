@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from tap_kondado.errors import KondadoAPIError, ScrollError
+from tests.in_process import EMPTY_PAGE, InProcessRun, ModelAPI, sync_in_process
 from tests.responses import page_body
 from tests.tap_runner import bookmark, config_for, run_tap
-from tests.test_scroll_property import EMPTY_PAGE, InProcessRun, ModelAPI, sync_in_process
 
 # pipeline_logs 1001..1120 in pages of 50: requests start at 0, 1050, 1099 (inclusive reading).
 IDS = list(range(1001, 1121))

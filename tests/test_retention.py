@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from tap_kondado.simulator import Simulator
+from tests.in_process import EMPTY_PAGE, InProcessRun, sync_in_process
 from tests.tap_runner import TEST_KEY, TEST_TOKENS, bookmark
-from tests.test_scroll_property import EMPTY_PAGE, InProcessRun, sync_in_process
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 

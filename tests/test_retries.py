@@ -116,7 +116,7 @@ def test_default_max_retries(sleeps):
 
 def test_max_retries_zero_tries_once(sleeps):
     request = scripted(transient(), "page")
-    with pytest.raises(KondadoAPIError, match="giving up after 1 tries"):
+    with pytest.raises(KondadoAPIError, match="giving up after 1 try;"):
         stream(max_retries=0).request_decorator(request)()
     assert request.calls == 1
     assert sleeps == []

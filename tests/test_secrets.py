@@ -122,7 +122,7 @@ TapKondado.cli()
         pytest.param(
             {1: "slow:3"},
             {"max_retries": 0, "request_timeout": 0.3},
-            "model_logs: giving up after 1 tries; last fault: request timed out",
+            "model_logs: giving up after 1 try; last fault: request timed out",
             id="timeout",
         ),
     ],
@@ -140,7 +140,7 @@ def test_an_https_handshake_failure_prints_no_secret(sim):
     url = sim.url.replace("http://", "https://")
     run = run_tap(secret_config(url, max_retries=0), env=DEBUG)
     assert run.returncode == 1
-    assert run.stderr.rstrip().endswith("giving up after 1 tries; last fault: connection failed (reset or refused)")
+    assert run.stderr.rstrip().endswith("giving up after 1 try; last fault: connection failed (reset or refused)")
     assert_no_secret(run.stdout + run.stderr)
 
 

@@ -17,7 +17,7 @@ import time
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import RecordMessage, StateMessage
 
-from tap_kondado.tap import BufferedMsgSpecWriter
+from tap_kondado.writer import BufferedMsgSpecWriter
 from tests.tap_runner import TAP, TEST_KEY, bookmark, config_for, parse_messages, run_tap
 
 

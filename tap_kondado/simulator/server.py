@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import functools
 import json
 import socket
 import struct
@@ -97,7 +98,9 @@ class Simulator:
 
     def start(self) -> Simulator:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name="kondado-sim", daemon=True)
+        # A short poll interval: stop() waits for the serving loop to notice, 0.5 s by default.
+        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, name="kondado-sim", daemon=True)
         self._thread.start()
         return self
 
