@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -155,6 +156,18 @@ def test_meltano_run_loads_both_streams_incrementally(postgres, installed, make_
         assert {stream: loaded(stream) for stream in STREAMS} == second
         assert sim.stats()["requests"] - requests_before == len(STREAMS)  # one empty-handed page each
         assert _bookmarks(meltano_state("target-postgres", env)) == {s: max(visible_ids(s)) for s in STREAMS}
+
+        # The README's example queries run against what landed, and answer something.
+        queries = _readme_sql()
+        assert len(queries) == 3
+        for query in queries:
+            assert conn.execute(query.replace("tap_kondado.", f"{SCHEMA}.")).fetchall(), query
+
+
+def _readme_sql():
+    """The ```sql blocks of the README."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    return [block.split("```", 1)[0] for block in readme.split("```sql\n")[1:]]
 
 
 def _column_types(conn, table, columns):
