@@ -98,8 +98,10 @@ class KondadoStream(RESTStream[int]):
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Scroll one partition; on failure, emit the state reached before re-raising."""
-        # get_new_paginator() gets no context, so the per-partition scroll is set up here.
+        # get_new_paginator() and post_process() run per page and per record: the
+        # partition's scroll and state dict are set up once here.
         self._paginator = ScrollPaginator(self.name, self._after_id(context))
+        self._partition_state = self.get_context_state(context)
         self._warn_if_logs_may_be_purged(context)
         try:
             yield from super().get_records(context)
@@ -173,7 +175,7 @@ class KondadoStream(RESTStream[int]):
                 converters.append((name, (str,), to_string, "a string"))
         return converters
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:  # noqa: ARG002
         """Values of their schema types, only the schema's fields, and the createdAt of the bookmark."""
         properties = self.schema["properties"]
         if len(row) != len(properties) or not row.keys() <= properties.keys():
@@ -195,7 +197,7 @@ class KondadoStream(RESTStream[int]):
                 )
                 converted = None
             row[name] = converted
-        self.get_context_state(context)[CREATED_AT_STATE_KEY] = row.get("createdAt")
+        self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
         return row
 
     @cached_property
@@ -243,7 +245,7 @@ class KondadoStream(RESTStream[int]):
     def _warn_if_logs_may_be_purged(self, context: Context | None) -> None:
         if self.retention_days is None:
             return
-        last = self.get_context_state(context).get(CREATED_AT_STATE_KEY)
+        last = self._partition_state.get(CREATED_AT_STATE_KEY)
         try:
             created = datetime.datetime.fromisoformat(str(last).replace("Z", "+00:00"))
         except ValueError:
