@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "key",
-        th.StringType,
+        th.StringType(min_length=1),
         required=True,
         secret=True,
         title="Key",
@@ -31,7 +31,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "token",
-        th.StringType,
+        th.StringType(min_length=1),
         required=True,
         secret=True,
         title="Token",
@@ -60,7 +60,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "request_timeout",
-        th.NumberType,
+        th.NumberType(exclusive_minimum=0),
         default=60,
         title="Request timeout",
         description="Seconds to wait for each HTTP answer",
@@ -78,7 +78,7 @@ CONFIG_SCHEMA = th.PropertiesList(
         th.ArrayType(
             th.ObjectType(
                 th.Property("max_requests", th.IntegerType(minimum=1), required=True),
-                th.Property("window_seconds", th.NumberType, required=True),
+                th.Property("window_seconds", th.NumberType(exclusive_minimum=0), required=True),
                 additional_properties=False,
             )
         ),
@@ -89,21 +89,13 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
 ).to_dict()
 
-# Constraints th cannot express (or words it cannot attach to them).
-_EXTRA = {
-    "key": {"minLength": 1},
-    "token": {"minLength": 1},
-    "client_ids": {"minItems": 1, "uniqueItems": True},
-    "request_timeout": {"exclusiveMinimum": 0},
-}
-for _name, _rules in _EXTRA.items():
-    CONFIG_SCHEMA["properties"][_name].update(_rules)
+# What th cannot express: array bounds, and a non-required setting that refuses null.
+CONFIG_SCHEMA["properties"]["client_ids"].update({"minItems": 1, "uniqueItems": True})
 # Settings with a default: null is no value the tap could use, so it is refused like any
 # other wrong type (only client_ids means something by null: every account).
 for _name in ("api_url", "start_element_id", "request_timeout", "max_retries", "rate_limits"):
     _types = CONFIG_SCHEMA["properties"][_name]["type"]
     CONFIG_SCHEMA["properties"][_name]["type"] = [t for t in _types if t != "null"]
-CONFIG_SCHEMA["properties"]["rate_limits"]["items"]["properties"]["window_seconds"]["exclusiveMinimum"] = 0
 
 _LOOPBACK_NAMES = {"localhost"}
 
