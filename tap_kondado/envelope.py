@@ -27,6 +27,7 @@ _SECONDS_IN_MESSAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:seconds?|segundos?|secs?
 _CACHE_ATTR = "_kondado_page"  # parsed once in validate_response, reused by the paginator
 _NOT_JSON = object()
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also takes "²" and "١٢", which int() refuses or reads
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # a Retry-After in seconds (HTTP dates are not honoured)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +58,8 @@ def _parse(response: requests.Response) -> Page:
     body = _json_or_none(response)
     if status == HTTPStatus.TOO_MANY_REQUESTS:
         _raise_if_failure(body)  # a RATE_LIMIT_EXCEEDED body names its wait
-        header = response.headers.get("Retry-After", "")
-        if header.strip().replace(".", "", 1).isdigit():
+        header = response.headers.get("Retry-After", "").strip()
+        if _SECONDS.fullmatch(header):
             raise RateLimitedError(f"HTTP 429, Retry-After {header}s", float(header), response)
         raise KondadoTransientError(f"HTTP 429 {response.reason} without a wait we understand", response)
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):

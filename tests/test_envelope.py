@@ -74,6 +74,12 @@ def test_http_429_honours_retry_after_and_without_it_is_transient():
         parse_page(response(RATE_LIMIT, status=429))
 
 
+@pytest.mark.parametrize("header", ["²", "1.2.3", "Wed, 21 Oct 2026 07:28:00 GMT", "-5"])
+def test_a_retry_after_that_is_not_seconds_makes_the_429_transient(header):
+    with pytest.raises(KondadoTransientError, match="HTTP 429"):
+        parse_page(response(raw=b"", status=429, headers={"Retry-After": header}))
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_auth_statuses_are_fatal(status):
     with pytest.raises(KondadoAPIError, match=f"HTTP {status}"):
