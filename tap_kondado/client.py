@@ -30,6 +30,7 @@ DEFAULT_API_URL = "https://k2.kondado.com.br"
 DEFAULT_MAX_RETRIES = 5
 RATE_LIMIT_MAX_CONSECUTIVE = 5  # RATE_LIMIT_EXCEEDED answers in a row before giving up
 BACKOFF_CAP_SECONDS = 60.0
+MAX_NAMED_WAIT_SECONDS = 15 * 60.0  # a longer wait the API names ends the run: run again later
 CREATED_AT_STATE_KEY = "last_created_at"  # createdAt of the bookmarked record
 
 TRANSIENT_ERRORS = (
@@ -290,11 +291,29 @@ class KondadoStream(RESTStream[int]):
             details.get("tries", 0) + 1,
         )
 
+    def _penalize(self, exc: RateLimitedError) -> float:
+        """The wait backoff sleeps, recorded first as the key's penalty.
+
+        Every other process on the key then waits it out in its limiter's acquire, once,
+        instead of retrying into it; this one sleeps it here and finds it over.
+        """
+        if exc.retry_after > MAX_NAMED_WAIT_SECONDS:
+            msg = (
+                f"{self.name}: the API asks to wait {exc.retry_after:g} s ({exc}), more than the "
+                f"{MAX_NAMED_WAIT_SECONDS / 60:g}-minute cap; stopping, run again later"
+            )
+            raise KondadoAPIError(msg) from None
+        limiter = self.requests_session.limiter
+        limiter.penalize(exc.retry_after)
+        limiter.waited_seconds += exc.retry_after
+        return exc.retry_after
+
     def request_decorator(self, func):  # noqa: ANN001, ANN201
         """Two retry policies where the SDK has one, and errors that end a run cleanly.
 
         Transient faults back off exponentially with jitter; RATE_LIMIT_EXCEEDED waits
-        exactly what the API names, without jitter. Both re-enter the paced session.
+        exactly what the API names (in the paced session, shared with every process on the
+        key), without jitter, and a wait over the cap ends the run. Both re-enter the paced session.
         backoff's own logger is off: its lines print the URL, and so the token.
         """
         on_transient = backoff.on_exception(
@@ -308,7 +327,7 @@ class KondadoStream(RESTStream[int]):
         on_rate_limit = backoff.on_exception(
             backoff.runtime,
             RateLimitedError,
-            value=lambda exc: exc.retry_after,
+            value=self._penalize,
             max_tries=RATE_LIMIT_MAX_CONSECUTIVE,
             jitter=None,
             on_backoff=self.backoff_handler,
