@@ -143,6 +143,8 @@ class SharedRateBudget:
         if isinstance(slot, list):
             self._local.release(slot)
             return
+        if not self._shared:  # the file failed while this request was in flight
+            return
         try:
             with self._locked() as state:
                 entry = state["slots"].get(slot)
