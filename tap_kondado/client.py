@@ -286,8 +286,8 @@ class KondadoStream(RESTStream[int]):
         """Two retry policies where the SDK has one, and errors that end a run cleanly.
 
         Transient faults back off exponentially with jitter; RATE_LIMIT_EXCEEDED waits
-        exactly what the API names (in the paced session, shared with every process on the
-        key), without jitter, and a wait over the cap ends the run. Both re-enter the paced session.
+        exactly what the API names, without jitter, recorded as the key's penalty for every
+        process; a wait over the cap ends the run. Both re-enter the paced session.
         backoff's own logger is off: its lines print the URL, and so the token.
         """
         on_transient = backoff.on_exception(
