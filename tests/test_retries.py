@@ -176,7 +176,7 @@ def test_fatal_errors_are_not_retried(sleeps, fatal):
 
 
 def test_a_named_wait_over_the_cap_ends_the_run_at_once(sleeps):
-    """ "Try again in 86400 seconds" must not sleep a day, four times."""
+    """A wait of a day named by the API must not be slept, four times over."""
     request = scripted(rate_limited(86400), "page")
     with pytest.raises(KondadoAPIError) as raised:
         stream().request_decorator(request)()
