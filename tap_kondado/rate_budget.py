@@ -88,7 +88,9 @@ class SharedRateBudget:
         self.path = path
         self._lock_path = path.with_suffix(".lock")
         self._clock, self._sleep, self._lock_timeout = clock, sleep, lock_timeout
-        self._local = SlidingWindowLimiter(self.windows, clock=clock, sleep=sleep)
+        # The fallback paces this process alone: its own monotonic clock, immune to clock steps.
+        local_clock = time.monotonic if clock is time.time else clock
+        self._local = SlidingWindowLimiter(self.windows, clock=local_clock, sleep=sleep)
         self._shared = True
         self._waited = 0.0
         self._queue_lock = threading.Lock()  # this process's requests leave one at a time
