@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import backoff
 import requests
-from singer_sdk import singerlib as singer
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
@@ -30,6 +29,7 @@ DEFAULT_API_URL = "https://k2.kondado.com.br"
 DEFAULT_MAX_RETRIES = 5
 RATE_LIMIT_MAX_CONSECUTIVE = 5  # RATE_LIMIT_EXCEEDED answers in a row before giving up
 BACKOFF_CAP_SECONDS = 60.0
+MAX_NAMED_WAIT_SECONDS = 15 * 60.0  # a longer wait the API names ends the run: run again later
 CREATED_AT_STATE_KEY = "last_created_at"  # createdAt of the bookmarked record
 
 TRANSIENT_ERRORS = (
@@ -63,10 +63,11 @@ class KondadoStream(RESTStream[int]):
     # post_process already emits every value as its schema type; the SDK's
     # recursive per-record conforming would only cost time.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # No override of the SDK's private _generate_record_messages: measured against the plain
+    # Singer loop (50,000 records, medians of 7 runs) it saved 2.42 -> 2.05 CPU s, about 1.6 s
+    # over a 216,000-log first sync the rate limit stretches to 3.7 hours. Not worth the risk.
     #: Days the API keeps this stream's logs (None: not documented).
     retention_days: ClassVar[int | None] = None
-    #: When the page being emitted arrived: its records' time_extracted.
-    _page_extracted_at: datetime.datetime | None = None
 
     @property
     def url_base(self) -> str:
@@ -127,7 +128,6 @@ class KondadoStream(RESTStream[int]):
 
     def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         """The page's records that were not emitted yet, then a STATE vouching for all of them."""
-        self._page_extracted_at = datetime.datetime.now(datetime.timezone.utc)
         yield from self._paginator.page_of(response)
         # The SDK resumes this generator only once the page's last record is written and
         # counted; a STATE now means a run killed before the next page repeats nothing, and
@@ -200,31 +200,6 @@ class KondadoStream(RESTStream[int]):
         self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
         return row
 
-    @cached_property
-    def _every_field_selected(self) -> bool:
-        """Whether the catalog selects all of the schema's fields (the usual case)."""
-        return all(self.mask[("properties", name)] for name in self.schema["properties"])
-
-    def _generate_record_messages(self, record: dict) -> Iterator[singer.RecordMessage]:
-        """The SDK's RECORD messages, without two per-record costs that buy nothing here.
-
-        post_process already keeps only the schema's fields, so the SDK's walk over every
-        field to drop deselected ones is needed only when the catalog deselects some; and
-        time_extracted is when the page arrived, not one clock read per record.
-        """
-        if not self._every_field_selected or self.TYPE_CONFORMANCE_LEVEL != TypeConformanceLevel.NONE:
-            yield from super()._generate_record_messages(record)
-            return
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                yield singer.RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self._stream_version,
-                    time_extracted=self._page_extracted_at,
-                )
-
     def _drop_unexpected_fields(self, row: dict) -> dict:
         properties = self.schema["properties"]
         extra = sorted(set(row) - properties.keys())
@@ -290,11 +265,29 @@ class KondadoStream(RESTStream[int]):
             details.get("tries", 0) + 1,
         )
 
+    def _penalize(self, exc: RateLimitedError) -> float:
+        """The wait backoff sleeps, recorded first as the key's penalty.
+
+        Every other process on the key then waits it out in its limiter's acquire, once,
+        instead of retrying into it; this one sleeps it here and finds it over.
+        """
+        if exc.retry_after > MAX_NAMED_WAIT_SECONDS:
+            msg = (
+                f"{self.name}: the API asks to wait {exc.retry_after:g} s ({exc}), more than the "
+                f"{MAX_NAMED_WAIT_SECONDS / 60:g}-minute cap; stopping, run again later"
+            )
+            raise KondadoAPIError(msg) from None
+        limiter = self.requests_session.limiter
+        limiter.penalize(exc.retry_after)
+        limiter.waited_seconds += exc.retry_after
+        return exc.retry_after
+
     def request_decorator(self, func):  # noqa: ANN001, ANN201
         """Two retry policies where the SDK has one, and errors that end a run cleanly.
 
         Transient faults back off exponentially with jitter; RATE_LIMIT_EXCEEDED waits
-        exactly what the API names, without jitter. Both re-enter the paced session.
+        exactly what the API names, without jitter, recorded as the key's penalty for every
+        process; a wait over the cap ends the run. Both re-enter the paced session.
         backoff's own logger is off: its lines print the URL, and so the token.
         """
         on_transient = backoff.on_exception(
@@ -308,7 +301,7 @@ class KondadoStream(RESTStream[int]):
         on_rate_limit = backoff.on_exception(
             backoff.runtime,
             RateLimitedError,
-            value=lambda exc: exc.retry_after,
+            value=self._penalize,
             max_tries=RATE_LIMIT_MAX_CONSECUTIVE,
             jitter=None,
             on_backoff=self.backoff_handler,

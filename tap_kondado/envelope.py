@@ -2,7 +2,7 @@
 
 Every way an answer can go wrong is turned into one of three errors here, so the
 client only decides *how* to retry, never *whether*:
-`RateLimitedError` (wait what the API says), `KondadoTransientError` (back off and
+`RateLimitedError` (wait what the API says, or Kondado's 60 s penalty), `KondadoTransientError` (back off and
 retry) or `KondadoAPIError` (fatal at once).
 """
 
@@ -61,7 +61,12 @@ def _parse(response: requests.Response) -> Page:
         header = response.headers.get("Retry-After", "").strip()
         if _SECONDS.fullmatch(header):
             raise RateLimitedError(f"HTTP 429, Retry-After {header}s", float(header), response)
-        raise KondadoTransientError(f"HTTP 429 {response.reason} without a wait we understand", response)
+        # No usable wait named: Kondado's penalty is 60 s, and retrying sooner only extends it.
+        raise RateLimitedError(
+            f"HTTP 429 {response.reason} without a usable Retry-After: Kondado's {DEFAULT_RETRY_AFTER:g} s penalty",
+            DEFAULT_RETRY_AFTER,
+            response,
+        )
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
         _raise_if_failure(body)
         raise KondadoAPIError(f"HTTP {status} {response.reason}: the API refused the key/token")

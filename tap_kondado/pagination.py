@@ -9,7 +9,10 @@ remembers the last id it let through and decides for itself what is new:
 - the scroll goes on while a page names a next start beyond the current one, even a
   page with nothing new (the docs do not say whether other accounts' logs are filtered
   out before or after a page is cut); so the inclusive API's endless answer
-  "[last record], next = last" is the natural end, not the SDK's "loop detected".
+  "[last record], next = last" is the natural end, not the SDK's "loop detected";
+- once the echo was seen, the API reads inclusively: the next start is the last id + 1,
+  so each page brings 50 new logs, not 49 (never before: under the exclusive reading
+  last id + 1 would skip a log).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         self.stream_name = stream_name
         self.last_id = after_id
         self._page: Page | None = None
+        self._inclusive = False  # the API echoed a start element: it reads inclusively
 
     def new_records(self, page: Page) -> Iterator[dict[str, Any]]:
         """Yield the records of `page` not emitted yet, checking they ascend."""
@@ -45,6 +49,7 @@ class ScrollPaginator(BaseAPIPaginator[int]):
             record_id = self._id_of(record)
             if record_id <= self.last_id:
                 if position == 0 and record_id == self.last_id:
+                    self._inclusive = True
                     continue  # inclusive reading: the start element comes back first
                 msg = (
                     f"{self.stream_name}: the API returned id {record_id} after id "
@@ -59,6 +64,8 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         next_id = self._page.next_start_element_id if self._page is not None else None
         if next_id is None:
             return False
+        if self._inclusive and next_id == self.last_id == self.current_value - 1:
+            return False  # asked for last + 1, told "next = last": nothing after it
         if next_id < self.current_value:
             msg = (
                 f"{self.stream_name}: next_start_element_id {next_id} is lower than the "
@@ -72,11 +79,11 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         return self.has_more(response)
 
     def get_next(self, response: requests.Response) -> int:  # noqa: ARG002
-        """The API's next start, never behind what was already emitted."""
+        """The API's next start, never behind what was already emitted (nor on it, once inclusive)."""
         assert self._page is not None  # has_more() checked it  # noqa: S101
         next_id = self._page.next_start_element_id
         assert next_id is not None  # noqa: S101
-        return max(next_id, self.last_id)
+        return max(next_id, self.last_id + 1 if self._inclusive else self.last_id)
 
     def page_of(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         """New records of a validated response."""

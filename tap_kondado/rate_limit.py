@@ -7,11 +7,12 @@ one never rejected: every request waits here until it fits in every sliding wind
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -61,6 +62,7 @@ class SlidingWindowLimiter:
         self._slots: deque[list[float]] = deque(maxlen=depth)
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
+        self._penalty_until = -math.inf
         self.waited_seconds = 0.0
 
     @classmethod
@@ -77,17 +79,17 @@ class SlidingWindowLimiter:
             logged = False
             while True:
                 now = self._clock()
-                ready_at, window = self._ready_at(now)
-                wait = ready_at - now
+                at, window = self._ready_at(now)
+                wait = at - now
                 if wait <= _CLOCK_EPSILON:
                     break
                 if wait > LOG_WAITS_LONGER_THAN and not logged:
-                    logger.info("Rate limit: waiting %.1f s to stay within %s", wait, window)
+                    logger.info("Rate limit: waiting %.1f s %s", wait, _reason(window))
                     logged = True
                 self._sleep(wait)
                 self.waited_seconds += wait
                 # Loop: a request still in flight may have been re-stamped meanwhile.
-            slot = [max(now, ready_at)]
+            slot = [max(now, at)]
             self._slots.append(slot)
             return slot
 
@@ -99,17 +101,33 @@ class SlidingWindowLimiter:
         """
         slot[0] = max(slot[0], self._clock())
 
+    def penalize(self, seconds: float) -> None:
+        """The API answered RATE_LIMIT_EXCEEDED: send nothing until `seconds` from now."""
+        self._penalty_until = max(self._penalty_until, self._clock() + seconds)
+
     def _ready_at(self, now: float) -> tuple[float, Window | None]:
         """Earliest time a new request fits every window, and the window that binds."""
-        ready_at, binding = now, None
-        stamps = sorted((slot[0] for slot in self._slots), reverse=True)
-        for window in self.windows:
-            if len(stamps) >= window.max_requests:
-                # the max_requests-th most recent request must have left the window
-                free_at = stamps[window.max_requests - 1] + window.seconds * (1 + MARGIN)
-                if free_at > ready_at:
-                    ready_at, binding = free_at, window
-        return ready_at, binding
+        at, binding = ready_at(self.windows, [slot[0] for slot in self._slots], now)
+        if self._penalty_until > at:
+            return self._penalty_until, None
+        return at, binding
+
+
+def _reason(window: Window | None) -> str:
+    return f"to stay within {window}" if window else "until the key's rate-limit penalty ends"
+
+
+def ready_at(windows: Iterable[Window], stamps: Iterable[float], now: float) -> tuple[float, Window | None]:
+    """Earliest time from `now` a new request fits every window after `stamps`, and the window that binds."""
+    at, binding = now, None
+    ordered = sorted(stamps, reverse=True)
+    for window in windows:
+        if len(ordered) >= window.max_requests:
+            # the max_requests-th most recent request must have left the window
+            free_at = ordered[window.max_requests - 1] + window.seconds * (1 + MARGIN)
+            if free_at > at:
+                at, binding = free_at, window
+    return at, binding
 
 
 def earliest_times(windows: Iterable[Window], count: int) -> list[float]:
@@ -129,10 +147,20 @@ def earliest_times(windows: Iterable[Window], count: int) -> list[float]:
     return times
 
 
+class Limiter(Protocol):
+    """What PacedSession needs: SlidingWindowLimiter here, or rate_budget.SharedRateBudget."""
+
+    waited_seconds: float
+
+    def acquire(self) -> object: ...
+    def release(self, slot: object) -> None: ...
+    def penalize(self, seconds: float) -> None: ...
+
+
 class PacedSession(requests.Session):
     """A requests session whose every send, retries included, goes through the limiter."""
 
-    def __init__(self, limiter: SlidingWindowLimiter) -> None:
+    def __init__(self, limiter: Limiter) -> None:
         """Wrap `limiter` around every request this session sends."""
         super().__init__()
         self.limiter = limiter

@@ -87,13 +87,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="Sliding windows every request must fit, shared by all streams: "
         "at most max_requests per window_seconds. Default: Kondado's 1/s and 20/min",
     ),
+    th.Property(
+        "shared_rate_budget",
+        th.BooleanType,
+        default=True,
+        title="Shared rate budget",
+        description="Pace against one budget shared by every tap-kondado process on this machine "
+        "using the same key and API host (a small file under $XDG_CACHE_HOME/tap-kondado/); "
+        "false: this run paces only its own requests",
+    ),
 ).to_dict()
 
 # What th cannot express: array bounds, and a non-required setting that refuses null.
 CONFIG_SCHEMA["properties"]["client_ids"].update({"minItems": 1, "uniqueItems": True})
 # Settings with a default: null is no value the tap could use, so it is refused like any
 # other wrong type (only client_ids means something by null: every account).
-for _name in ("api_url", "start_element_id", "request_timeout", "max_retries", "rate_limits"):
+for _name in ("api_url", "start_element_id", "request_timeout", "max_retries", "rate_limits", "shared_rate_budget"):
     _types = CONFIG_SCHEMA["properties"][_name]["type"]
     CONFIG_SCHEMA["properties"][_name]["type"] = [t for t in _types if t != "null"]
 

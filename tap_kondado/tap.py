@@ -11,7 +11,9 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_kondado import redaction
+from tap_kondado.client import DEFAULT_API_URL
 from tap_kondado.errors import KondadoAPIError
+from tap_kondado.rate_budget import SharedRateBudget, budget_path
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import CONFIG_SCHEMA, config_errors, unknown_settings
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
@@ -44,8 +46,16 @@ class TapKondado(Tap):
 
     @cached_property
     def paced_session(self) -> PacedSession:
-        """One HTTP session and rate limiter for the whole tap: Kondado limits per key."""
-        return PacedSession(SlidingWindowLimiter.from_config(self.config.get("rate_limits")))
+        """One HTTP session and rate limiter for the whole tap: Kondado limits per key.
+
+        The limiter is the budget every process on the machine shares for this host and
+        key, unless `shared_rate_budget` is off or `rate_limits` is empty (no pacing).
+        """
+        limiter = SlidingWindowLimiter.from_config(self.config.get("rate_limits"))
+        if self.config.get("shared_rate_budget", True) and limiter.windows:
+            api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
+            return PacedSession(SharedRateBudget(limiter.windows, budget_path(api_url, self.config["key"])))
+        return PacedSession(limiter)
 
     def discover_streams(self) -> list[PipelineLogsStream | ModelLogsStream]:
         """The two log streams."""

@@ -1,7 +1,11 @@
-"""Shared fixtures: a simulator on 127.0.0.1 per test."""
+"""Shared fixtures: a simulator on 127.0.0.1 per test; the tap's cache in a temp dir."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -9,6 +13,13 @@ import pytest
 
 from tap_kondado.simulator import Simulator
 from tests.tap_runner import TEST_TOKENS
+
+# Set at import, before any tap runs, and inherited by every tap process the tests start:
+# no test touches the user's real ~/.cache (the shared rate budget lives there).
+# Tests that need a cache of their own set XDG_CACHE_HOME themselves.
+_CACHE = tempfile.mkdtemp(prefix="tap-kondado-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture

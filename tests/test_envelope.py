@@ -64,20 +64,23 @@ def test_retry_after_is_read_from_the_message(message, seconds):
     assert retry_after_seconds(message) == seconds
 
 
-def test_http_429_honours_retry_after_and_without_it_is_transient():
+def test_http_429_honours_retry_after_and_without_it_waits_kondados_penalty():
     with pytest.raises(RateLimitedError) as caught:
         parse_page(response(raw=b"", status=429, headers={"Retry-After": "7"}))
     assert caught.value.retry_after == 7.0
-    with pytest.raises(KondadoTransientError, match="HTTP 429"):
+    # not a transient fault: a short backoff would spend its retries inside the penalty
+    with pytest.raises(RateLimitedError, match="HTTP 429 .* without a usable Retry-After") as caught:
         parse_page(response(raw=b"", status=429))
+    assert caught.value.retry_after == 60.0
     with pytest.raises(RateLimitedError):  # a 429 carrying Kondado's own body
         parse_page(response(RATE_LIMIT, status=429))
 
 
 @pytest.mark.parametrize("header", ["²", "1.2.3", "Wed, 21 Oct 2026 07:28:00 GMT", "-5"])
-def test_a_retry_after_that_is_not_seconds_makes_the_429_transient(header):
-    with pytest.raises(KondadoTransientError, match="HTTP 429"):
+def test_a_retry_after_that_is_not_seconds_waits_kondados_penalty(header):
+    with pytest.raises(RateLimitedError, match="HTTP 429") as caught:
         parse_page(response(raw=b"", status=429, headers={"Retry-After": header}))
+    assert caught.value.retry_after == 60.0
 
 
 @pytest.mark.parametrize("status", [401, 403])

@@ -140,3 +140,21 @@ def test_the_simulator_counts_rejected_requests_too(make_sim):
     time.sleep(0.6)
     assert get()["success"] is True
     assert [e["outcome"] for e in sim.log] == ["served", "rate_limited", "rate_limited", "served"]
+
+
+def test_a_named_wait_over_the_cap_stops_the_run_in_one_line_with_its_state(make_sim):
+    """A wait of a day named by the API: no sleep, one line naming it, exit 1, the state to resume from."""
+    sim = make_sim(pipeline_logs=240, model_logs=130, faults={2: "rate_limit:86400"})
+    started = time.monotonic()
+    run = run_tap(config_for(sim.url))
+    assert time.monotonic() - started < 30
+    assert run.returncode == 1
+    last_line = run.stderr.rstrip().splitlines()[-1]
+    assert last_line.endswith(
+        "model_logs: the API asks to wait 86400 s (RATE_LIMIT_EXCEEDED: Too many requests. Please try again "
+        "in 86400 seconds.), more than the 15-minute cap; stopping, run again later"
+    )
+    assert "Traceback" not in run.stderr
+    model = [r["id"] for r in sim.visible("model_logs", TEST_KEY)]
+    assert run.ids("model_logs") == model[:50]
+    assert bookmark(run.final_state, "model_logs") == model[49]

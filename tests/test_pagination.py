@@ -26,18 +26,35 @@ def test_first_request_starts_from_the_floor_and_never_below_zero():
     assert ScrollPaginator("s", after_id=-1).current_value == 0
 
 
-@pytest.mark.parametrize("inclusive", [True, False])
-def test_three_pages_then_the_end_emit_each_id_once(inclusive):
+def test_exclusive_reading_three_pages_then_the_end_emit_each_id_once():
     paginator = ScrollPaginator("s", after_id=10)
-    echo = (10,) if inclusive else ()
-    assert _take(paginator, (*echo, 11, 12, 13), 13) == [11, 12, 13]
-    assert paginator.current_value == 13
-    echo = (13,) if inclusive else ()
-    assert _take(paginator, (*echo, 20, 21), 21) == [20, 21]
-    # The inclusive API's endless last answer: the echo alone, same cursor. No loop error.
-    echo = (21,) if inclusive else ()
-    assert _take(paginator, echo, 21 if inclusive else None) == []
+    assert _take(paginator, (11, 12, 13), 13) == [11, 12, 13]
+    assert paginator.current_value == 13  # no echo seen: last + 1 could skip a log
+    assert _take(paginator, (20, 21), 21) == [20, 21]
+    assert paginator.current_value == 21
+    assert _take(paginator, (), None) == []
     assert paginator.last_id == 21
+
+
+def test_inclusive_reading_asks_for_last_plus_one_once_the_echo_is_seen():
+    """Each page then brings only new logs (50 of 50, not 49)."""
+    paginator = ScrollPaginator("s", after_id=10)
+    assert _take(paginator, (10, 11, 12, 13), 13) == [11, 12, 13]
+    assert paginator.current_value == 14
+    assert _take(paginator, (20, 21), 21) == [20, 21]  # no echo: all of the page is new
+    assert paginator.current_value == 22
+    assert _take(paginator, (), None) == []  # the SDK ends the scroll on an empty page
+    assert paginator.last_id == 21
+
+
+def test_inclusive_reading_ends_on_the_endless_last_answer_at_last_plus_one():
+    """Asked for last + 1, an API may still answer "[last], next = last": the end, no loop, no error."""
+    paginator = ScrollPaginator("s", after_id=10)
+    _take(paginator, (10, 11, 12), 12)
+    assert paginator.current_value == 13
+    assert list(paginator.new_records(Page(_records(12), 12))) == []
+    paginator.advance(None)
+    assert paginator.finished
 
 
 def test_a_short_page_with_a_cursor_does_not_end_the_scroll():

@@ -234,3 +234,17 @@ def test_proxies_come_from_the_environment_once_per_host(monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", "http://other-proxy.test:8080")  # read once per host: not seen
     send("http://kondado.test/pipeline_logs")
     assert seen == [{"http": "http://proxy.test:3128"}, {}, {"http": "http://proxy.test:3128"}]
+
+
+def test_a_penalty_blocks_the_next_request_until_it_ends(caplog):
+    clock = FakeClock()
+    lim = limiter(PER_SECOND, clock=clock)
+    send(lim, clock)
+    lim.penalize(60.0)
+    with caplog.at_level(logging.INFO):
+        assert send(lim, clock) == pytest.approx(60.0)
+    assert "Rate limit: waiting 60.0 s until the key's rate-limit penalty ends" in caplog.text
+    assert lim.waited_seconds == pytest.approx(60.0)
+    lim.penalize(5.0)
+    lim.penalize(2.0)  # a shorter one never shortens what is in force
+    assert send(lim, clock) == pytest.approx(65.0)

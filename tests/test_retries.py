@@ -173,3 +173,34 @@ def test_fatal_errors_are_not_retried(sleeps, fatal):
     assert raised.value is fatal
     assert request.calls == 1
     assert sleeps == []
+
+
+def test_a_named_wait_over_the_cap_ends_the_run_at_once(sleeps):
+    """A wait of a day named by the API must not be slept, four times over."""
+    request = scripted(rate_limited(86400), "page")
+    with pytest.raises(KondadoAPIError) as raised:
+        stream().request_decorator(request)()
+    assert request.calls == 1
+    assert sleeps == []
+    assert str(raised.value) == (
+        "pipeline_logs: the API asks to wait 86400 s (RATE_LIMIT_EXCEEDED: Too many requests. "
+        "Please try again in 86400 seconds.), more than the 15-minute cap; stopping, run again later"
+    )
+
+
+def test_a_wait_at_the_cap_is_still_waited(sleeps):
+    request = scripted(rate_limited(900), "page")
+    assert stream().request_decorator(request)() == "page"
+    assert sleeps == [900]
+
+
+def test_a_bare_429_waits_kondados_penalty_and_records_it(sleeps):
+    """Recorded in the limiter (so in the shared budget), and counted in waited_seconds."""
+    bare_429 = RateLimitedError("HTTP 429 Too Many Requests without a usable Retry-After", 60.0)
+    s = stream(shared_rate_budget=False)
+    request = scripted(bare_429, "page")
+    assert s.request_decorator(request)() == "page"
+    assert sleeps == [60.0]
+    limiter = s.requests_session.limiter
+    assert limiter.waited_seconds == 60.0
+    assert limiter._penalty_until > limiter._clock() + 59  # the next acquire waits it out
