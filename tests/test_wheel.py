@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from tests.meltano_helpers import UV_CACHE
 from tests.sim_process import simulator_process
 
 pytestmark = pytest.mark.slow
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 CLAIMED = [c.rsplit(":: ", 1)[1] for c in PYPROJECT["classifiers"] if re.search(r"Python :: 3\.\d+$", c)]
 UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or "uv"  # Meltano brings uv into .venv
+UV_ENV = {**os.environ, "UV_CACHE_DIR": UV_CACHE, "UV_PYTHON_DOWNLOADS": "never"}  # a warm cache, no download
 
 
 def interpreter(version: str) -> str | None:
@@ -48,6 +50,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         check=True,
         timeout=300,
+        env=UV_ENV,
     )
     return out
 
@@ -93,7 +96,7 @@ def test_wheel_alone_runs_under(version: str, wheel: Path, tmp_path: Path):
     if python is None:
         pytest.skip(f"no Python {version} on this machine")
     venv = tmp_path / "venv"
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(venv)}
+    env = {**UV_ENV, "VIRTUAL_ENV": str(venv)}
     subprocess.run([UV, "venv", "--quiet", "--python", python, str(venv)], env=env, check=True, timeout=120)
     subprocess.run(  # with its dependencies from the package index, nothing from this checkout
         [UV, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), str(wheel)],
