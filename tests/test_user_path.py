@@ -53,6 +53,13 @@ def readme_commands() -> list[str]:
     return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip()]
 
 
+def readme_config_commands() -> list[str]:
+    """The `meltano config ...` commands the section's text names."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### In your own Meltano project", 1)[1].split("\n#", 1)[0]
+    return re.findall(r"`(meltano config [^`]+)`", section)
+
+
 def own_settings(about: dict, values: dict) -> dict[str, str]:
     """TAP_KONDADO_* for every setting the tap adds to the SDK's: `values`, else its --about default."""
     env = {}
@@ -64,6 +71,8 @@ def own_settings(about: dict, values: dict) -> dict[str, str]:
     return env
 
 
+PLUGIN_KEYS = {"name", "namespace", "label", "description", "executable", "capabilities", "settings"}
+PLUGIN_KEYS |= {"settings_group_validation"}
 _SDK_SETTINGS = {"stream_maps", "stream_map_config", "faker_config", "batch_config"}
 _SDK_SETTINGS |= {"flattening_enabled", "flattening_max_depth", "flattening_max_key_length", "flattening_separator"}
 
@@ -152,6 +161,12 @@ def test_readme_path_in_a_fresh_meltano_project(tmp_path: Path):
         config = json.loads(sh("meltano config --unsafe print tap-kondado", project))
         for name, value in settings.items():
             assert config[name] == value, name
+        (listing,) = readme_config_commands()
+        assert "from the TAP_KONDADO_API_URL variable in the environment" in sh(listing, project)
+        # --from-ref took the Hub file's layout: no Hub-only key (keywords, domain_url...) came along.
+        (extractor,) = yaml.safe_load((project / "meltano.yml").read_text())["plugins"]["extractors"]
+        assert set(extractor) <= {*PLUGIN_KEYS, "pip_url"}, sorted(set(extractor) - PLUGIN_KEYS)
+        assert extractor["pip_url"] == str(ROOT)
         expected = expected_ids(start_element_id)
         assert loaded_ids(tmp_path / "run1") == expected
         assert all(expected.values())
