@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.sim_process import SIMULATOR, simulator_process
 from tests.tap_runner import run_tap
 
 pytestmark = pytest.mark.slow
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
 def test_help_shows_every_default():
@@ -39,6 +41,7 @@ def test_start_up_lines_name_url_credentials_and_scaled_limits():
         assert [(w["max_requests"], w["window_seconds"]) for w in printed] == [
             (n, pytest.approx(s * 0.05)) for n, s in DEFAULT_LIMITS
         ]
+        assert json.dumps(printed) in README  # the README quotes it for --time-scale 0.05
         # What it printed is all a tap needs: every log, paced to the printed windows, no 429.
         started = time.monotonic()
         run = run_tap({"api_url": sim.url, "key": "demo-key", "token": "demo-token", "rate_limits": printed})
