@@ -1,4 +1,5 @@
-# Everything runs from a virtual environment this Makefile builds: only Python >= 3.11 and make are needed.
+# Everything runs from a virtual environment this Makefile builds: only Python >= 3.10 and make are needed
+# (the package supports 3.10 to 3.13; tests/test_wheel.py installs it under each one the machine has).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -32,4 +33,4 @@ simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765
 
 clean:
-	rm -rf $(VENV) .meltano output .pytest_cache .ruff_cache
+	rm -rf $(VENV) .meltano output .pytest_cache .ruff_cache .hypothesis dist build

@@ -86,3 +86,8 @@ def meltano_state(loader: str, env: dict[str, str]) -> dict[str, Any]:
     state_id = f"{ENVIRONMENT}:tap-kondado-to-{loader}"
     result = meltano("state", "get", state_id, env=env)
     return json.loads(result.stdout)["singer_state"]
+
+
+# uv's package cache, for the Meltano projects tests create: the tests point XDG_CACHE_HOME (where
+# uv keeps it by default) at a temp dir so the tap never touches the user's cache.
+UV_CACHE = os.environ.get("UV_CACHE_DIR") or str(Path.home() / ".cache" / "uv")

@@ -28,25 +28,29 @@ def _limits(text: str) -> list[tuple[int, float]]:
     return pairs
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The module docstring as written, and every option's default in `--help`."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="kondado-simulator", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--host", default="127.0.0.1")
+    parser = argparse.ArgumentParser(prog="kondado-simulator", description=__doc__, formatter_class=_HelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=0, help="0: any free port (printed on start)")
-    parser.add_argument("--key", default="demo-key")
-    parser.add_argument("--token", default="demo-token")
+    parser.add_argument("--key", default="demo-key", help="the token key the tap must send")
+    parser.add_argument("--token", default="demo-token", help="the token secret the tap must send")
     parser.add_argument("--clients", default="1,2,3", help="accounts the token sees (4 exists, never seen)")
-    parser.add_argument("--pipeline-logs", type=int, default=1200)
-    parser.add_argument("--model-logs", type=int, default=600)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--reading", choices=["inclusive", "exclusive"], default="inclusive")
-    parser.add_argument("--end-signal", choices=["last", "empty"], default="last")
+    parser.add_argument("--pipeline-logs", type=int, default=1200, help="pipeline logs generated")
+    parser.add_argument("--model-logs", type=int, default=600, help="model logs generated")
+    parser.add_argument("--seed", type=int, default=7, help="same seed, same logs")
+    parser.add_argument(
+        "--reading", choices=["inclusive", "exclusive"], default="inclusive", help="is start_element_id included?"
+    )
+    parser.add_argument("--end-signal", choices=["last", "empty"], default="last", help="the page whose cursor is null")
     parser.add_argument(
         "--rate-limits",
         type=_limits,
-        default=list(DEFAULT_LIMITS),
-        help="requests/seconds pairs, e.g. 1/1,20/60 (default), or off",
+        default=",".join(f"{n}/{w:g}" for n, w in DEFAULT_LIMITS),  # a string: argparse parses it, --help shows it
+        help="requests/seconds pairs (Kondado's), or off",
     )
     parser.add_argument("--time-scale", type=float, default=1.0, help="0.05: a 60 s window lasts 3 s")
     parser.add_argument(
@@ -66,6 +70,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser
+
+
+def banner(sim: Simulator, key: str) -> str:
+    """What a user needs to point a tap at this simulator: URL, credentials, limits as served."""
+    token, clients = sim.tokens[key]
+    lines = [
+        f"Kondado simulator on {sim.url} ({sim.reading} start_element_id, null cursor on the {sim.end_signal} page)",
+        f"  api_url: {sim.url}   key: {key}   token: {token}   accounts: {', '.join(map(str, clients))}",
+    ]
+    if sim.windows:
+        windows = ", ".join(f"{n} per {w:g} s" for n, w in sim.windows)
+        limits = [{"max_requests": n, "window_seconds": round(w, 6)} for n, w in sim.windows]
+        lines += [
+            f"  rate limits: {windows}; an excess blocks the key for {sim.penalty:g} s",
+            f"  the tap's rate_limits to match: {json.dumps(limits)}",
+        ]
+    else:
+        lines.append('  rate limits: off (the tap can skip its pacing too: rate_limits "[]")')
+    lines.append("Ctrl-C stops it")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -92,11 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     sim.start()
     if args.port_file:
         args.port_file.write_text(str(sim.url.rsplit(":", 1)[1]))
-    print(
-        f"Kondado simulator on {sim.url} ({sim.reading} start_element_id, "
-        f"null cursor on the {sim.end_signal} page); Ctrl-C stops it",
-        flush=True,
-    )
+    print(banner(sim, args.key), flush=True)
     stopped = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopped.set())
