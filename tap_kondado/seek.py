@@ -64,7 +64,7 @@ def parse_start_date(value: object) -> datetime.datetime:
         else:
             moment = datetime.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:
-        msg = f"is not an ISO-8601 date or date-time ({text[:40]!r}); e.g. 2026-01-31 or 2026-01-31T12:00:00Z"
+        msg = "is not an ISO-8601 date or date-time; e.g. 2026-01-31 or 2026-01-31T12:00:00Z"
         raise ValueError(msg) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
