@@ -116,7 +116,9 @@ class _Search:
         self.pages: dict[int, Page] = {}  # probe position -> its page
         self.times: dict[int, float | None] = {}  # record id -> createdAt
         self.first_id: int | None = None
+        self.requests = 0
         self.widths: list[float] = []
+        self._last: tuple[int, float] = (0, math.inf)
         self.moved: str | None = None  # which end moved last: "low" or "high"
         self.stuck = {"low": 1.0, "high": 1.0}  # Illinois: weights of an end retained twice in a row
         self.step = 0.0  # the last galloping step
@@ -124,6 +126,7 @@ class _Search:
     # --- knowledge --------------------------------------------------------------
 
     def ask(self, position: int) -> None:
+        self.requests += 1
         page = self.probe(position)
         self.pages[position] = page
         for record in page.records:
@@ -168,12 +171,12 @@ class _Search:
                 return self.land(position)  # the page runs past the proven log, or nothing follows
             if low in self.pages:
                 return self.land(low)  # the page right after the proven log
-            if len(self.pages) >= self.budget:
+            if self.requests >= self.budget:
                 return self.land(position)  # safe, if not close: the scroll reads on from there
             self.ask(self.next_position(low))
 
     def land(self, position: int) -> Landing:
-        return Landing(position, self.pages[position], len(self.pages))
+        return Landing(position, self.pages[position], self.requests)
 
     def page_with(self, record_id: int) -> int:
         """A probed position whose page holds `record_id`, preferring pages reaching past it."""

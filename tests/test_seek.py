@@ -266,3 +266,13 @@ def test_bad_start_dates_are_refused_in_one_line(text):
     with pytest.raises(ValueError, match="ISO-8601") as caught:
         parse_start_date(text)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("budget", [1, 2, 3, 5])
+def test_a_spent_budget_lands_early_never_late(budget):
+    """Out of probes, the seek lands on its best proven page: more pages to read, nothing missed."""
+    account = realistic_account(21, 3_000)
+    date = NOW - datetime.timedelta(days=7)
+    landing = seek(account, date, now=NOW, max_probes=budget)
+    assert landing.probes == len(account.probes) <= budget
+    assert scroll_from(landing, account, date) == account.since(date)
