@@ -194,3 +194,20 @@ def test_a_resumed_first_sync_still_drops_logs_before_the_date(realistic):
     assert follower["id"] not in emitted
     assert emitted == [i for i in since(sim, "model_logs", date) if i > records[target]["id"]]
     assert _state_floor(run.final_state, "model_logs") is None  # dropped once past the risk
+
+
+def test_seek_requests_are_paced_like_the_scroll(realistic):
+    """At Kondado's limits (time x 0.05) the probes and pages together draw no rate-limit answer."""
+    limits = ((1, 1.0), (20, 60.0))
+    sim = realistic(rate_limits=limits, time_scale=0.05)
+    date = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=45)
+    paced = [{"max_requests": n, "window_seconds": seconds * 0.05} for n, seconds in limits]
+    run = run_tap(config_for(sim.url, start_date=iso(date), rate_limits=paced, client_ids=[1, 2]))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sim.rate_limited == 0
+    assert len(sim.log) > 20  # more than one window's worth: the 20-per-minute limit was in play
+    for stream in STREAMS:
+        for client_id in (1, 2):
+            assert [r["id"] for r in run.records(stream) if r["client_id"] == client_id] == since(
+                sim, stream, date, client_id
+            )
