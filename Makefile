@@ -26,8 +26,9 @@ lint: setup
 demo: setup                    ## simulator -> meltano run tap-kondado target-duckdb -> report
 	$(BIN)/python scripts/demo.py
 
-bench: setup                   ## pacing, CPU and memory figures against the simulator
+bench: setup                   ## pacing, CPU and memory figures against the simulator; start_date seek figures
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_seek.py
 
 simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765

@@ -14,11 +14,13 @@ import requests
 from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import PageContext
 
 from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
-from tap_kondado.envelope import parse_page
+from tap_kondado.envelope import Page, parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 from tap_kondado.pagination import ScrollPaginator
+from tap_kondado.seek import DEFAULT_TOLERANCE, created_at, parse_start_date, seek
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -31,6 +33,10 @@ RATE_LIMIT_MAX_CONSECUTIVE = 5  # RATE_LIMIT_EXCEEDED answers in a row before gi
 BACKOFF_CAP_SECONDS = 60.0
 MAX_NAMED_WAIT_SECONDS = 15 * 60.0  # a longer wait the API names ends the run: run again later
 CREATED_AT_STATE_KEY = "last_created_at"  # createdAt of the bookmarked record
+# While a scroll that began at start_date may still meet logs created before it (createdAt
+# runs back by up to the seek's tolerance), the partition state keeps that date, so a
+# resumed run drops them too.
+NOT_BEFORE_STATE_KEY = "start_date_floor"
 
 TRANSIENT_ERRORS = (
     KondadoTransientError,
@@ -68,6 +74,8 @@ class KondadoStream(RESTStream[int]):
     # over a 216,000-log first sync the rate limit stretches to 3.7 hours. Not worth the risk.
     #: Days the API keeps this stream's logs (None: not documented).
     retention_days: ClassVar[int | None] = None
+    #: Epoch seconds: logs created before this are dropped (a scroll from start_date).
+    _not_before: float | None = None
 
     @property
     def url_base(self) -> str:
@@ -101,15 +109,69 @@ class KondadoStream(RESTStream[int]):
         """Scroll one partition; on failure, emit the state reached before re-raising."""
         # get_new_paginator() and post_process() run per page and per record: the
         # partition's scroll and state dict are set up once here.
-        self._paginator = ScrollPaginator(self.name, self._after_id(context))
         self._partition_state = self.get_context_state(context)
         self._warn_if_logs_may_be_purged(context)
         try:
+            self._paginator = self._start_scroll(context)
             yield from super().get_records(context)
         except Exception:
             # The SDK writes no STATE when a stream raises: send what was completed.
             self._write_state_message()
             raise
+
+    def _start_scroll(self, context: Context | None) -> ScrollPaginator:
+        """From the bookmark; on a first sync with `start_date`, from where the seek landed."""
+        bookmark = self.get_starting_replication_key_value(context)
+        first_id = int(self.config.get("start_element_id", 0))
+        floor = self._partition_state.get(NOT_BEFORE_STATE_KEY)
+        self._not_before = created_at({"createdAt": floor}) if bookmark is not None else None
+        if bookmark is not None:
+            return ScrollPaginator(self.name, int(bookmark))
+        start_date = self.config.get("start_date")
+        if not start_date:
+            return ScrollPaginator(self.name, first_id - 1)
+        date = parse_start_date(start_date)
+        self._not_before = date.timestamp()
+        self._partition_state[NOT_BEFORE_STATE_KEY] = date.isoformat().replace("+00:00", "Z")
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+
+            def probe(position: int) -> Page:
+                counter.increment()
+                return self._probe(context, position)
+
+            landing = seek(probe, date, lower=max(first_id - 1, 0))
+        self.logger.info(
+            "%s%s: logs since start_date %s begin at or after start_element_id %d (found in %d requests)",
+            self.name,
+            f" {dict(context)}" if context else "",
+            self._partition_state[NOT_BEFORE_STATE_KEY],
+            landing.start,
+            landing.probes,
+        )
+        return ScrollPaginator(
+            self.name, max(landing.start - 1, first_id - 1), start=landing.start, first_page=landing.page
+        )
+
+    def _probe(self, context: Context | None, position: int) -> Page:
+        """One page at `position`, through the same pacing, retries and checks as the scroll."""
+        http_request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=position))
+        prepared = self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+        )
+        return parse_page(self.request_decorator(self._request)(prepared, context))
+
+    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The SDK's page loop, after the page the seek already fetched (if any)."""
+        if self._paginator.first_page is not None:
+            yield from self._paginator.take_first_page()
+            self._write_state_message()  # as after every page (see parse_response)
+            if self._paginator.finished:
+                return
+        yield from super().request_records(context)
 
     def get_new_paginator(self) -> ScrollPaginator:
         """The scroll prepared by get_records for the current partition."""
@@ -135,9 +197,10 @@ class KondadoStream(RESTStream[int]):
         self._write_state_message()
 
     def _write_starting_replication_value(self, context: Context | None) -> None:
-        """The SDK's, minus its fallback to a `start_date` setting.
+        """The SDK's, minus its fallback to the `start_date` setting.
 
-        This tap has none: a stray one (another tap's) must not become the bookmark.
+        The SDK would make the date the starting value of this integer key; here the
+        date is turned into a position by the seek, and the bookmark is always an id.
         """
         self.state_manager.write_starting_replication_value(
             context=context,
@@ -145,13 +208,6 @@ class KondadoStream(RESTStream[int]):
             replication_key=self.replication_key,
             config={},
         )
-
-    def _after_id(self, context: Context | None) -> int:
-        """Emit ids above the bookmark; on a first sync, ids from `start_element_id` on."""
-        bookmark = self.get_starting_replication_key_value(context)
-        if bookmark is not None:
-            return int(bookmark)
-        return int(self.config.get("start_element_id", 0)) - 1
 
     # --- records ------------------------------------------------------------
 
@@ -177,6 +233,8 @@ class KondadoStream(RESTStream[int]):
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:  # noqa: ARG002
         """Values of their schema types, only the schema's fields, and the createdAt of the bookmark."""
+        if self._not_before is not None and self._created_before_start_date(row):
+            return None
         properties = self.schema["properties"]
         if len(row) != len(properties) or not row.keys() <= properties.keys():
             row = self._drop_unexpected_fields(row)
@@ -199,6 +257,21 @@ class KondadoStream(RESTStream[int]):
             row[name] = converted
         self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
         return row
+
+    def _created_before_start_date(self, row: dict) -> bool:
+        """Whether a log of a scroll begun at start_date predates it (and is dropped).
+
+        Once a log created `tolerance` past the date has gone by, no later id can predate
+        the date: the check, and its state key, are dropped for the rest of the scroll.
+        """
+        moment = created_at(row)
+        if moment is None:
+            return False
+        assert self._not_before is not None  # noqa: S101
+        if moment >= self._not_before + DEFAULT_TOLERANCE.total_seconds():
+            self._not_before = None
+            self._partition_state.pop(NOT_BEFORE_STATE_KEY, None)
+        return self._not_before is not None and moment < self._not_before
 
     def _drop_unexpected_fields(self, row: dict) -> dict:
         properties = self.schema["properties"]

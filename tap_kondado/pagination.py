@@ -34,13 +34,29 @@ if TYPE_CHECKING:
 class ScrollPaginator(BaseAPIPaginator[int]):
     """Cursor over `next_start_element_id` that filters what was already emitted."""
 
-    def __init__(self, stream_name: str, after_id: int) -> None:
-        """Start a scroll that emits only ids above `after_id` (the bookmark, or start - 1)."""
-        super().__init__(start_value=max(after_id, 0))
+    def __init__(
+        self, stream_name: str, after_id: int, *, start: int | None = None, first_page: Page | None = None
+    ) -> None:
+        """Start a scroll that emits only ids above `after_id` (the bookmark, or start - 1).
+
+        `start` is the first request's `start_element_id` (default: `after_id`); with
+        `first_page`, that request was already made (by the date seek): its page is the
+        scroll's first, taken with `take_first_page` instead of being fetched again.
+        """
+        super().__init__(start_value=max(after_id, 0) if start is None else start)
         self.stream_name = stream_name
         self.last_id = after_id
         self._page: Page | None = None
         self._inclusive = False  # the API echoed a start element: it reads inclusively
+        self.first_page = first_page
+
+    def take_first_page(self) -> Iterator[dict[str, Any]]:
+        """The pre-fetched first page's new records; afterwards the scroll stands at the next page."""
+        page, self.first_page = self.first_page, None
+        if page is None:
+            return
+        yield from self.new_records(page)
+        self.advance(None)  # type: ignore[arg-type]  # the cursor comes from the page, not a response
 
     def new_records(self, page: Page) -> Iterator[dict[str, Any]]:
         """Yield the records of `page` not emitted yet, checking they ascend."""

@@ -14,6 +14,7 @@ from singer_sdk import typing as th
 
 from tap_kondado.client import DEFAULT_API_URL, DEFAULT_MAX_RETRIES
 from tap_kondado.rate_limit import DEFAULT_RATE_LIMITS
+from tap_kondado.seek import parse_start_date
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -50,6 +51,13 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=0,
         title="Start element id",
         description="First sync emits logs with id >= this; ignored once a stream has a bookmark",
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Start date",
+        description="First sync of each stream (and client_ids account) emits logs created at or after "
+        "this, found in a few requests; UTC, a date alone is midnight; ignored once a stream has a bookmark",
     ),
     th.Property(
         "client_ids",
@@ -113,7 +121,7 @@ def config_errors(config: Mapping[str, Any], schema: dict) -> list[str]:
     """Every problem with `config`, one line each, naming the setting only."""
     errors = [_describe(e) for e in Draft7Validator(schema).iter_errors(dict(config))]
     if not errors:
-        errors = _api_url_errors(config.get("api_url", DEFAULT_API_URL))
+        errors = _api_url_errors(config.get("api_url", DEFAULT_API_URL)) + _start_date_errors(config.get("start_date"))
     return errors
 
 
@@ -151,6 +159,16 @@ def _api_url_errors(api_url: str) -> list[str]:
         "setting 'api_url' must be an https URL (plain http only for 127.0.0.0/8, ::1 or localhost): "
         "the token travels in every URL"
     ]
+
+
+def _start_date_errors(value: object) -> list[str]:
+    if value is None:
+        return []
+    try:
+        parse_start_date(value)
+    except ValueError as exc:
+        return [f"setting 'start_date' {exc}"]
+    return []
 
 
 def _is_loopback(host: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_kondado.tap import TapKondado
-from tests.tap_runner import TEST_KEY, TEST_TOKEN, config_for, run_tap
+from tests.tap_runner import TEST_KEY, TEST_TOKEN, bookmark, config_for, run_tap
 
 BASE = {"key": TEST_KEY, "token": TEST_TOKEN}
 WINDOW = {"max_requests": 1, "window_seconds": 1}
@@ -40,6 +40,19 @@ def errors_of(config: dict) -> list[str]:
         ({"start_element_id": True}, "setting 'start_element_id' must be integer"),
         ({"start_element_id": -1}, "setting 'start_element_id' must be >= 0"),
         ({"start_element_id": None}, "setting 'start_element_id' must be integer"),
+        ({"start_date": 20240101}, "setting 'start_date' must be string or null"),
+        (
+            {"start_date": ""},
+            "setting 'start_date' must be an ISO-8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z",
+        ),
+        (
+            {"start_date": "01/31/2026"},
+            "setting 'start_date' is not an ISO-8601 date or date-time; e.g. 2026-01-31 or 2026-01-31T12:00:00Z",
+        ),
+        (
+            {"start_date": "2026-02-30"},
+            "setting 'start_date' is not an ISO-8601 date or date-time; e.g. 2026-01-31 or 2026-01-31T12:00:00Z",
+        ),
         ({"client_ids": 1}, "setting 'client_ids' must be array or null"),
         ({"client_ids": "1,2"}, "setting 'client_ids' must be array or null"),
         ({"client_ids": []}, "setting 'client_ids' must not be empty"),
@@ -95,6 +108,9 @@ def test_every_mistake_is_reported_at_once():
         {"rate_limits": []},
         {"rate_limits": [{"max_requests": 20, "window_seconds": 60.0}]},
         {"api_url": "https://k2.kondado.com.br/"},
+        {"start_date": "2026-01-31"},
+        {"start_date": "2026-01-31T09:30:00-03:00"},
+        {"start_date": None},
     ],
 )
 def test_good_configs_are_accepted(overrides):
@@ -120,21 +136,27 @@ def test_a_bad_secret_is_named_never_echoed(overrides, error):
 
 
 def test_unknown_settings_get_one_warning_and_change_nothing(sim):
-    """Typos and settings of other taps; `start_date` in particular must not become a bookmark."""
+    """Typos and settings of other taps."""
     plain = run_tap(config_for(sim.url))
-    run = run_tap(config_for(sim.url, colour="blue", start_date="2024-01-01", start_element_id=0, clientids=[1]))
+    run = run_tap(config_for(sim.url, colour="blue", start_element_id=0, clientids=[1]))
     assert run.returncode == 0, run.stderr[-2000:]
     warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]
-    assert warnings == ["Ignoring unknown setting(s): clientids, colour, start_date"]
+    assert warnings == ["Ignoring unknown setting(s): clientids, colour"]
     for stream in ("pipeline_logs", "model_logs"):
         assert run.ids(stream) == plain.ids(stream) == [r["id"] for r in sim.visible(stream, TEST_KEY)]
 
 
-def test_a_numeric_start_date_is_no_bookmark_either(sim):
-    first = sim.visible("model_logs", TEST_KEY)[0]["id"]
-    run = run_tap(config_for(sim.url, start_date=first + 10))
-    assert run.returncode == 0
-    assert run.ids("model_logs")[0] == first
+def test_start_date_is_a_setting_and_never_the_bookmark(sim):
+    """The SDK would make a config `start_date` the starting value of the integer key: here it never is."""
+    run = run_tap(config_for(sim.url, start_date="2020-01-01"))  # before every log: a full sync
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "WARNING" not in run.stderr
+    for stream in ("pipeline_logs", "model_logs"):
+        expected = [r["id"] for r in sim.visible(stream, TEST_KEY)]
+        assert run.ids(stream) == expected
+        assert bookmark(run.final_state, stream) == expected[-1]
+        starting = run.states[0]["bookmarks"].get(stream, {}).get("starting_replication_value")
+        assert starting in (None, expected[-1])
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ its last STATE: never more than one page (50 records).
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tap_kondado.seek import created_at
 from tap_kondado.simulator import Simulator
 from tests.tap_runner import TAP, TEST_KEY, TapRun, bookmark, config_for, parse_messages, run_tap
 
@@ -194,3 +196,55 @@ def test_exclusive_reading_with_endless_last_page_resumes_too(small_sim):
     sim = small_sim(reading="exclusive", end_signal="empty")
     runs = kill_then_resume(sim, [after_records(120, "pipeline_logs"), after_states(3)])
     assert_nothing_lost_little_repeated(sim, runs, None)
+
+
+# --- a first sync from start_date, killed in the middle of its seek ------------------
+
+
+def at_seek_request(stream: str, number: int, client_id: int | None = None) -> KillWhen:
+    """Once this run's `number`-th request of one stream-partition reached the simulator: mid-seek."""
+    wanted = None if client_id is None else str(client_id)
+    start: list[int] = []
+
+    def when(messages: list[dict], sim: Simulator) -> bool:
+        if not start:
+            start.append(len(sim.log))
+        mine = [e for e in sim.log[start[0] :] if e["path"] == f"/{stream}" and e["client_id"] == wanted]
+        return len(mine) >= number
+
+    return when
+
+
+@pytest.mark.parametrize(
+    ("kill_points", "client_ids", "cut_short"),
+    [
+        pytest.param([at_seek_request("model_logs", 3)], None, "model_logs", id="first-stream-mid-seek"),
+        pytest.param([at_seek_request("pipeline_logs", 2)], None, "pipeline_logs", id="second-stream-mid-seek"),
+        pytest.param(
+            [at_seek_request("model_logs", 3, 2), after_records(30, "pipeline_logs")],
+            [1, 2],
+            None,
+            id="partition-then-scroll",
+        ),
+        pytest.param(
+            [at_seek_request("pipeline_logs", 2, 1), at_seek_request("pipeline_logs", 3, 2)], [1, 2], None, id="twice"
+        ),
+    ],
+)
+def test_killed_mid_seek_resumes_and_loses_nothing_since_start_date(make_sim, kill_points, client_ids, cut_short):
+    sim = make_sim(pipeline_logs=3000, model_logs=1000, realistic=True, days=90)
+    date = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=7)
+    runs = kill_then_resume(sim, kill_points, start_date=date.isoformat(), client_ids=client_ids)
+    assert runs[-1].returncode == 0
+    assert all(run.returncode == -signal.SIGKILL for run in runs[:-1])
+    if cut_short:
+        assert runs[0].records(cut_short) == [], "the kill should land before the seek found its page"
+    for stream in STREAMS:
+        for client_id in client_ids or [None]:
+            expected = [r["id"] for r in sim.visible(stream, TEST_KEY, client_id) if created_at(r) >= date.timestamp()]
+            union: set[int] = set()
+            for run in runs:
+                emitted = ids_of(run, stream, client_id)
+                assert emitted == sorted(set(emitted))
+                union |= set(emitted)
+            assert union == set(expected), f"{stream} {client_id}: lost {sorted(set(expected) - union)[:5]}"

@@ -76,7 +76,8 @@ def test_extractor_settings_match_the_taps_about(extractor, about):
         spec = properties[setting["name"]]
         json_types = spec.get("type", "object")
         json_type = next(t for t in ([json_types] if isinstance(json_types, str) else json_types) if t != "null")
-        assert setting["kind"] == KINDS[json_type], setting["name"]
+        kind = "date_iso8601" if spec.get("format") == "date-time" else KINDS[json_type]
+        assert setting["kind"] == kind, setting["name"]
         assert setting["label"] == spec["title"], setting["name"]
         assert setting["description"] == spec["description"], setting["name"]
         assert setting.get("sensitive", False) == spec.get("secret", False), setting["name"]

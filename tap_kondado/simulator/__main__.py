@@ -2,7 +2,9 @@
 
 kondado-simulator --port 8765                      # 1,200 pipeline and 600 model logs
 kondado-simulator --reading exclusive --end-signal empty --rate-limits off
+kondado-simulator --realistic --days 90 --pipeline-logs 3000   # sparse global ids, last 90 days
 curl -X POST localhost:8765/_admin/append -d '{"stream": "pipeline_logs", "count": 30}'
+curl -X POST localhost:8765/_admin/update -d '{"stream": "pipeline_logs", "id": 5181910, "fields": {"row_count": "9"}}'
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from tap_kondado.simulator.data import DEFAULT_IDS_PER_DAY
 from tap_kondado.simulator.server import DEFAULT_LIMITS, Simulator
 
 
@@ -68,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with a loaded --data-file: add N new logs to each stream, as if time had passed",
     )
+    parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="ids sparse in one sequence shared with other customers, createdAt over the last --days",
+    )
+    parser.add_argument("--days", type=float, default=90, help="with --realistic: days of logs, ending now")
+    parser.add_argument(
+        "--ids-per-day", type=float, default=DEFAULT_IDS_PER_DAY, help="with --realistic: global ids a day"
+    )
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser
 
@@ -108,6 +120,9 @@ def main(argv: list[str] | None = None) -> None:
         faults=faults,
         host=args.host,
         port=args.port,
+        realistic=args.realistic,
+        days=args.days,
+        ids_per_day=args.ids_per_day,
     )
     if args.data_file and args.data_file.exists():
         sim.load(json.loads(args.data_file.read_text()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import random
 from typing import Any
 
@@ -51,7 +52,8 @@ _MODELS = ["Leads", "Funil de vendas", "Receita diária", "Churn", "CAC por cana
 _IPS = ["3.220.239.218", "54.94.12.7", "18.231.5.90"]
 
 
-def _stamp(moment: datetime.datetime) -> str:
+def stamp(moment: datetime.datetime) -> str:
+    """The API's createdAt form: UTC, milliseconds, a Z."""
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -74,9 +76,9 @@ class LogFactory:
         if moment is None:
             self.moment += datetime.timedelta(seconds=rng.randint(20, 900), milliseconds=rng.randint(0, 999))
             moment = self.moment
-        created = _stamp(moment)
+        created = stamp(moment)
         edited = rng.random() < 0.05
-        updated = _stamp(moment + datetime.timedelta(minutes=rng.randint(1, 90))) if edited else created
+        updated = stamp(moment + datetime.timedelta(minutes=rng.randint(1, 90))) if edited else created
         if self.stream == "model_logs":
             number = rng.randrange(len(_MODELS))
             return {
@@ -93,7 +95,7 @@ class LogFactory:
         pipeline_id = 700 + client * 20 + number
         rows = rng.choice([0, rng.randint(1, 500), rng.randint(500, 80_000)])
         incremental = pipeline_id % 2 == 1
-        savepoint = _stamp(moment - datetime.timedelta(hours=rng.randint(1, 24)))
+        savepoint = stamp(moment - datetime.timedelta(hours=rng.randint(1, 24)))
         return {
             "id": record_id,
             "client_id": client,
@@ -129,3 +131,84 @@ def generate(
         last_id = factory.next_id(last_id)
         records.append(factory.make(last_id))
     return records, factory
+
+
+# --- realistic mode: sparse ids from one global sequence ----------------------------
+
+DEFAULT_IDS_PER_DAY = 16_667  # ~1.5 million ids over 90 days, every customer's logs together
+REALISTIC_FIRST_ID = 60_000_000  # the docs' 2020 examples were already past 5 million
+JITTER_SECONDS = 5.0  # createdAt vs id: several servers, runs finishing together
+
+
+class GlobalSequence:
+    """Kondado's one id sequence, shared by every customer: the token sees a sparse subset.
+
+    Ids advance with the clock at a rate that follows the day (busy afternoons, quiet
+    nights) and drifts over weeks; the token's own logs come in phases of different
+    activity. So gaps between two of its logs run from a few ids to tens of thousands,
+    and ids per day of the token's logs change over time.
+    """
+
+    def __init__(self, rng: random.Random, ids_per_day: float, first_id: int = REALISTIC_FIRST_ID) -> None:
+        """A sequence that hands out about `ids_per_day` ids a day, starting at `first_id`."""
+        self.rng = rng
+        self.per_second = ids_per_day / 86_400
+        self.last_id = first_id
+        self.drift = [rng.uniform(0.5, 2.0) for _ in range(64)]  # one factor per week
+
+    def rate(self, moment: datetime.datetime) -> float:
+        """Ids handed out per second around `moment` (all customers)."""
+        hour = moment.hour + moment.minute / 60
+        daily = 1 + 0.6 * math.sin((hour - 9) / 24 * 2 * math.pi)
+        week = self.drift[(moment.toordinal() // 7) % len(self.drift)]
+        return self.per_second * daily * week
+
+    def next_id(self, seconds_since_last: float, moment: datetime.datetime) -> int:
+        """The id of a log written `seconds_since_last` after the previous one of this token."""
+        gap = seconds_since_last * self.rate(moment) * self.rng.lognormvariate(0, 0.4)
+        self.last_id += max(1, round(gap))
+        return self.last_id
+
+
+def realistic_moments(rng: random.Random, count: int, days: float, now: datetime.datetime) -> list[datetime.datetime]:
+    """`count` run times over the `days` before `now`, in phases of uneven activity."""
+    weights: list[float] = []
+    while len(weights) < count:
+        phase_rate = math.exp(rng.uniform(math.log(0.25), math.log(4)))  # 16x between quiet and busy
+        phase_length = rng.randint(max(1, count // 40), max(2, count // 6))
+        weights.extend(rng.gammavariate(2, 0.5) / phase_rate for _ in range(phase_length))
+    weights = weights[:count]
+    span = days * 86_400 - 60  # the newest log a minute ago
+    scale = span / (sum(weights) or 1)
+    start = now - datetime.timedelta(days=days)
+    moments, elapsed = [], 0.0
+    for weight in weights:
+        elapsed += weight * scale
+        moments.append(start + datetime.timedelta(seconds=elapsed))
+    return moments
+
+
+def generate_realistic(
+    stream: str,
+    count: int,
+    *,
+    seed: int,
+    client_ids: list[int],
+    days: float,
+    now: datetime.datetime,
+    ids_per_day: float = DEFAULT_IDS_PER_DAY,
+) -> tuple[list[dict[str, Any]], LogFactory, GlobalSequence]:
+    """`count` logs of `stream` over the last `days`: sparse global ids, createdAt with jitter."""
+    rng = random.Random(f"realistic:{stream}:{seed}")
+    factory = LogFactory(stream, seed, client_ids, now)
+    sequence = GlobalSequence(rng, ids_per_day)
+    records: list[dict[str, Any]] = []
+    previous = None
+    for moment in realistic_moments(rng, count, days, now):
+        seconds = (moment - previous).total_seconds() if previous else rng.uniform(0, 3_600)
+        record_id = sequence.next_id(seconds, moment)
+        jittered = moment + datetime.timedelta(seconds=rng.uniform(-JITTER_SECONDS, JITTER_SECONDS))
+        records.append(factory.make(record_id, moment=min(jittered, now)))
+        previous = moment
+    factory.moment = previous or now
+    return records, factory, sequence

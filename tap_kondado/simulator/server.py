@@ -16,7 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tap_kondado.simulator.data import STREAMS, LogFactory, generate
+from tap_kondado.simulator.data import (
+    DEFAULT_IDS_PER_DAY,
+    STREAMS,
+    GlobalSequence,
+    LogFactory,
+    generate,
+    generate_realistic,
+    stamp,
+)
 from tap_kondado.simulator.faults import Fault, parse_schedule
 
 PAGE_SIZE = 50
@@ -37,6 +45,10 @@ class Simulator:
       rejected requests count too, and an excess blocks the key for the penalty.
     - `time_scale`: multiplies every window and the penalty (0.05: a minute lasts 3 s).
     - `faults`: {request number: fault} (see faults.py); requests are numbered from 1.
+    - `realistic`: ids from one sequence shared with other customers (gaps of a few to tens
+      of thousands, density changing over time), createdAt over the last `days` ending now,
+      nearly but not strictly ascending with id; `ids_per_day` sets how fast that sequence
+      runs (default: ~1.5 million ids in 90 days).
     """
 
     def __init__(
@@ -55,6 +67,9 @@ class Simulator:
         start: datetime.datetime | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        realistic: bool = False,
+        days: float = 90,
+        ids_per_day: float = DEFAULT_IDS_PER_DAY,
     ) -> None:
         """Generate the data; nothing listens until `start()`."""
         if reading not in {"inclusive", "exclusive"} or end_signal not in {"last", "empty"}:
@@ -71,10 +86,18 @@ class Simulator:
         self.records: dict[str, list[dict[str, Any]]] = {}
         self._ids: dict[str, list[int]] = {}
         self._factories: dict[str, LogFactory] = {}
+        self._sequences: dict[str, GlobalSequence] = {}
+        self.realistic = realistic
+        now = datetime.datetime.now(datetime.timezone.utc)
         for stream, count in (("pipeline_logs", pipeline_logs), ("model_logs", model_logs)):
-            self.records[stream], self._factories[stream] = generate(
-                stream, count, seed=seed, client_ids=ALL_CLIENTS, start=start
-            )
+            if realistic:
+                self.records[stream], self._factories[stream], self._sequences[stream] = generate_realistic(
+                    stream, count, seed=seed, client_ids=ALL_CLIENTS, days=days, now=now, ids_per_day=ids_per_day
+                )
+            else:
+                self.records[stream], self._factories[stream] = generate(
+                    stream, count, seed=seed, client_ids=ALL_CLIENTS, start=start
+                )
             self._ids[stream] = [r["id"] for r in self.records[stream]]
         self._lock = threading.Lock()
         self._arrivals: dict[tuple[str, str], deque[float]] = defaultdict(deque)
@@ -121,16 +144,47 @@ class Simulator:
         """Add `count` new logs, created now, after every existing one."""
         with self._lock:
             factory = self._factories[stream]
+            sequence = self._sequences.get(stream)
             new = []
             for _ in range(count):
                 last = self._ids[stream][-1] if self._ids[stream] else 1_000_000
-                record = factory.make(
-                    factory.next_id(last), client_id, moment=datetime.datetime.now(datetime.timezone.utc)
-                )
+                now = datetime.datetime.now(datetime.timezone.utc)
+                if sequence is not None:  # as many global ids as the clock handed out meanwhile
+                    record_id = sequence.next_id(max(1.0, (now - factory.moment).total_seconds()), now)
+                    factory.moment = now
+                else:
+                    record_id = factory.next_id(last)
+                record = factory.make(record_id, client_id, moment=now)
                 self.records[stream].append(record)
                 self._ids[stream].append(record["id"])
                 new.append(record)
             return new
+
+    def update_log(self, stream: str, record_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a log as Kondado may after its creation: set `fields`, stamp updatedAt now."""
+        with self._lock:
+            ids = self._ids[stream]
+            index = bisect.bisect_left(ids, record_id)
+            if index == len(ids) or ids[index] != record_id:  # unsorted (hostile) data: look everywhere
+                index = next((i for i, other in enumerate(ids) if other == record_id), -1)
+            if index < 0:
+                msg = f"no {stream} log with id {record_id}"
+                raise KeyError(msg)
+            record = self.records[stream][index]
+            record.update(fields)
+            if "updatedAt" not in fields:
+                record["updatedAt"] = stamp(datetime.datetime.now(datetime.timezone.utc))
+            return dict(record)
+
+    def page(
+        self, stream: str, start_element_id: int, *, key: str | None = None, client_id: int | None = None
+    ) -> dict[str, Any]:
+        """The answer to one request, in process and uncounted (benchmarks' probes)."""
+        key = key or next(iter(self.tokens))
+        params = {"key": key, "token": self.tokens[key][0], "start_element_id": str(start_element_id)}
+        if client_id is not None:
+            params["client_id"] = str(client_id)
+        return self._page(f"/{stream}", params)[1]
 
     def add_records(self, stream: str, records: list[dict[str, Any]]) -> None:
         """Append records as given (hostile-input tests); served in the order added."""
@@ -319,6 +373,9 @@ class _Handler(BaseHTTPRequestHandler):
             if parts.path == "/_admin/append":
                 new = self.sim.append(request["stream"], int(request.get("count", 1)), request.get("client_id"))
                 self._send(200, json.dumps({"appended": len(new), "last_id": new[-1]["id"] if new else None}).encode())
+            elif parts.path == "/_admin/update":
+                record = self.sim.update_log(request["stream"], int(request["id"]), **dict(request.get("fields") or {}))
+                self._send(200, json.dumps({"updated": record}).encode())
             elif parts.path == "/_admin/faults":
                 self.sim.schedule(request.get("faults", {}), relative=bool(request.get("relative")))
                 self._send(200, b'{"ok": true}')
