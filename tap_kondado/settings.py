@@ -98,6 +98,7 @@ for _name in ("api_url", "start_element_id", "request_timeout", "max_retries", "
     CONFIG_SCHEMA["properties"][_name]["type"] = [t for t in _types if t != "null"]
 
 _LOOPBACK_NAMES = {"localhost"}
+BATCH_REFUSED = "setting 'batch_config' is not supported: this tap writes RECORD messages only; remove the setting"
 
 
 def config_errors(config: Mapping[str, Any], schema: dict) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -154,3 +155,31 @@ def test_an_unreadable_config_file_ends_the_run_in_one_line(tmp_path, content, w
     assert len(errors) == 1
     assert f"Invalid configuration: cannot read --config {path}" in errors[0]
     assert words in errors[0]
+
+
+# --- batch: not offered (issue 10, item 1) ---------------------------------------------
+
+
+def test_batch_is_not_advertised():
+    """A BATCH file the SDK announces after its STATE loses records on SIGTERM: the tap offers no batch."""
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_kondado", "--about", "--format", "json"], capture_output=True, text=True, check=True
+    ).stdout
+    info = json.loads(about)
+    assert "batch" not in info["capabilities"]
+    assert "batch_config" not in info["settings"]["properties"]
+
+
+def test_a_batch_config_is_refused_in_one_line(sim, tmp_path):
+    batch_config = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
+    }
+    run = run_tap(config_for(sim.url, batch_config=batch_config))
+    assert run.returncode == 1
+    assert run.messages == []
+    assert list(tmp_path.iterdir()) == []
+    assert "Traceback" not in run.stderr
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert len(errors) == 1
+    assert errors[0].startswith("Invalid configuration: setting 'batch_config' is not supported")

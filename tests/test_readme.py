@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-SDK_SETTINGS = ("stream_map", "faker_config", "flattening_", "batch_config")
+SDK_SETTINGS = ("stream_map", "faker_config", "flattening_")
 
 
 def test_readme_starts_with_the_demo_and_test_commands():
