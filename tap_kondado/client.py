@@ -94,6 +94,12 @@ class KondadoStream(RESTStream[int]):
         client_ids = self.config.get("client_ids")
         return [{"client_id": client_id} for client_id in client_ids] if client_ids else None
 
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """The SDK's, minus its "An unhandled error occurred" line: the tap names the real error itself."""
+        if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
+            return
+        super().log(message, *args, level=level, **kwargs)
+
     # --- the scroll ---------------------------------------------------------
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:

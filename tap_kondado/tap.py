@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import signal
 import sys
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 from singer_sdk import Tap
@@ -12,11 +14,14 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_kondado import redaction
-from tap_kondado.errors import KondadoAPIError
+from tap_kondado.errors import KondadoAPIError, OutputClosedError
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, unknown_settings
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
 from tap_kondado.writer import BufferedMsgSpecWriter
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 
 class TapKondado(Tap):
@@ -49,6 +54,26 @@ class TapKondado(Tap):
             self.logger.warning("Ignoring unknown setting(s): %s", ", ".join(unknown))
         return errors
 
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM/SIGINT: the last STATE, then exit 128 + the signal, as a shell reports it.
+
+        Overrides the SDK's, which exits 0: a scheduler would record the cancelled run as a
+        success. Raised from here, SystemExit unwinds a rate-limit wait or a request at once.
+        """
+        writer = self.message_writer
+        if getattr(writer, "flushing", False):  # let the line being written end first
+            writer.after_flush = functools.partial(self._handle_termination, signum, frame)
+            return
+        self.logger.warning(
+            "Cancelled by %s: stopping; the last STATE lets the next run resume", signal.Signals(signum).name
+        )
+        try:
+            self._state_writer.write_state(self.state)
+            writer.flush()
+        except OutputClosedError:
+            pass  # no target to resume for
+        raise SystemExit(128 + signum)
+
     @cached_property
     def paced_session(self) -> PacedSession:
         """One HTTP session and rate limiter for the whole tap: Kondado limits per key."""
@@ -79,7 +104,7 @@ class TapKondado(Tap):
         except ConfigValidationError as exc:
             cls.logger.error("Invalid configuration: %s", "; ".join(exc.errors))  # noqa: TRY400
             sys.exit(1)
-        except KondadoAPIError as exc:
+        except (KondadoAPIError, OutputClosedError) as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400
             sys.exit(1)
 

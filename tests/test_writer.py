@@ -122,3 +122,24 @@ def test_time_extracted_is_when_the_page_arrived(sim):
     assert len(set(stamps[:50])) == 1
     assert len(set(stamps[50:99])) == 1
     assert stamps[49] < stamps[50]
+
+
+def test_a_target_that_stops_reading_ends_the_run_in_one_line(make_sim, tmp_path):
+    """`tap-kondado ... | head -c 1000` (issue 10, item 7): one line, a non-zero exit within a second."""
+    sim = make_sim(pipeline_logs=2000, model_logs=100)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(config_for(sim.url, rate_limits=[{"max_requests": 1, "window_seconds": 0.05}])))
+    with subprocess.Popen([*TAP, "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as tap:
+        head = tap.stdout.read(1000)
+        tap.stdout.close()  # what `head` does once it has its bytes
+        closed_at = time.monotonic()
+        code = tap.wait(timeout=30)
+        took = time.monotonic() - closed_at
+        stderr = tap.stderr.read().decode()
+    assert len(head) == 1000
+    assert code != 0
+    assert took < 1.0, f"took {took:.2f} s to notice"
+    assert "Traceback" not in stderr
+    errors = [line.split(" | ", 3)[-1] for line in stderr.splitlines() if "ERROR" in line]
+    assert errors == ["the output was closed: the target stopped reading"]
+    assert "Exception ignored" not in stderr
