@@ -20,6 +20,7 @@ from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, t
 from tap_kondado.envelope import parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 from tap_kondado.pagination import ScrollPaginator
+from tap_kondado.state import normalize_bookmark
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -144,7 +145,9 @@ class KondadoStream(RESTStream[int]):
         """The SDK's, minus its fallback to a `start_date` setting.
 
         This tap has none: a stray one (another tap's) must not become the bookmark.
+        A bookmark stored as a digit string becomes the id it names first.
         """
+        normalize_bookmark(self.name, context, self.get_context_state(context))
         self.state_manager.write_starting_replication_value(
             context=context,
             replication_method=self.replication_method,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import io
+import json
 import signal
 import sys
 from functools import cached_property
@@ -17,6 +19,7 @@ from tap_kondado import redaction
 from tap_kondado.errors import KondadoAPIError, OutputClosedError
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, unknown_settings
+from tap_kondado.state import StateError, read_state
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
 from tap_kondado.writer import BufferedMsgSpecWriter
 
@@ -100,11 +103,13 @@ class TapKondado(Tap):
     def invoke(cls, **kwargs: Any) -> None:
         """Run the tap; a config mistake or API error ends it with one line, not a traceback."""
         try:
+            if (state_file := kwargs.get("state")) is not None:  # the SDK's reading dies with a traceback
+                kwargs["state"] = io.StringIO(json.dumps(read_state(state_file.read(), state_file.name)))
             super().invoke(**kwargs)
         except ConfigValidationError as exc:
             cls.logger.error("Invalid configuration: %s", "; ".join(exc.errors))  # noqa: TRY400
             sys.exit(1)
-        except (KondadoAPIError, OutputClosedError) as exc:
+        except (KondadoAPIError, OutputClosedError, StateError) as exc:
             cls.logger.error("%s", exc)  # noqa: TRY400
             sys.exit(1)
 
