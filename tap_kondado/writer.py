@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import atexit
+import dataclasses
+import logging
 import os
+import re
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
-from singer_sdk.singerlib import StateMessage
+from singer_sdk.singerlib import RecordMessage, StateMessage
 
 from tap_kondado.errors import OutputClosedError
 
@@ -16,6 +19,25 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from singer_sdk.singerlib.encoding.simple import Message
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any, on_repair: Callable[[str], None], path: str = "") -> Any:
+    """`value` with every lone surrogate in its strings (keys too) replaced; `on_repair(field path)` each time."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            on_repair(path)
+            return _SURROGATE.sub("\ufffd", value)
+        return value
+    if isinstance(value, dict):
+        return {
+            without_surrogates(k, on_repair, path): without_surrogates(v, on_repair, f"{path}.{k}" if path else k)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [without_surrogates(v, on_repair, path) for v in value]
+    return value
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -37,18 +59,49 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         #: Run once the flush under way ends (a signal that must not cut a line in two).
         self.after_flush: Callable[[], None] | None = None
         self.closed = False
+        self._warned: set[tuple[str, str]] = set()
         atexit.register(self._flush_at_exit)
 
     def write_message(self, message: Message) -> None:
         """Buffer the message; write the buffer with the STATE that vouches for it."""
         if isinstance(message, StateMessage):
             # the SDK's to_dict() deep-copies the whole state first (dataclasses.asdict)
-            self._pending += serialize_jsonl({"type": "STATE", "value": message.value})
+            state = {"type": "STATE", "value": message.value}
+            try:
+                self._pending += serialize_jsonl(state)
+            except UnicodeEncodeError:  # a record's broken createdAt, copied into the state
+                self._pending += serialize_jsonl(without_surrogates(state, lambda _path: None))
             self.flush()
             return
-        self._pending += self.format_message(message)
+        try:
+            self._pending += self.format_message(message)
+        except UnicodeEncodeError:  # rare: checked only when serializing fails
+            if not isinstance(message, RecordMessage):  # only records carry the API's text
+                raise
+            self._pending += self.format_message(self._repaired(message))
         if len(self._pending) >= self.FLUSH_BYTES:
             self.flush()
+
+    def _repaired(self, message: RecordMessage) -> RecordMessage:
+        """The message with each lone UTF-16 surrogate made U+FFFD, warning once per stream and field.
+
+        A JavaScript backend cutting an emoji in half sends half a surrogate pair alone; UTF-8 cannot
+        encode it, and a record that cannot be written would stop the stream for good.
+        """
+        stream = message.stream
+
+        def warn(path: str) -> None:
+            if (stream, path) not in self._warned:
+                self._warned.add((stream, path))
+                logging.getLogger(f"tap-kondado.{stream}").warning(
+                    "%s: id %s has a broken character (a lone UTF-16 surrogate) in %s; "
+                    "emitted with U+FFFD in its place",
+                    stream,
+                    message.record.get("id"),
+                    path,
+                )
+
+        return dataclasses.replace(message, record=without_surrogates(message.record, warn))
 
     def flush(self) -> None:
         """Write out everything buffered; raise OutputClosedError once the reader is gone."""

@@ -143,3 +143,31 @@ def test_a_target_that_stops_reading_ends_the_run_in_one_line(make_sim, tmp_path
     errors = [line.split(" | ", 3)[-1] for line in stderr.splitlines() if "ERROR" in line]
     assert errors == ["the output was closed: the target stopped reading"]
     assert "Exception ignored" not in stderr
+
+
+def test_a_lone_surrogate_is_emitted_as_a_replacement_character(make_sim):
+    """A truncated emoji ("Vendas \\ud83d") stopped the stream for good (issue 10, item 2)."""
+    sim = make_sim(pipeline_logs=0, model_logs=0)
+    broken = [
+        {"id": 11, "client_id": 1, "pipeline_name": "Vendas \ud83d", "createdAt": "2026-01-01T00:00:00Z\udc00"},
+        {"id": 12, "client_id": 1, "pipeline_name": "\udc00 Compras \ud83d"},
+        {"id": 13, "client_id": 1, "pipeline_name": "Estoque \U0001f600"},
+    ]
+    sim.add_records("pipeline_logs", broken)
+    run = run_tap(config_for(sim.url))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert [r["pipeline_name"] for r in run.records("pipeline_logs")] == [
+        "Vendas \ufffd",
+        "\ufffd Compras \ufffd",
+        "Estoque \U0001f600",
+    ]
+    assert run.records("pipeline_logs")[0]["createdAt"] == "2026-01-01T00:00:00Z\ufffd"
+    assert bookmark(run.final_state, "pipeline_logs") == 13
+    warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]
+    assert sorted(w for w in warnings if "surrogate" in w) == [
+        "pipeline_logs: id 11 has a broken character (a lone UTF-16 surrogate) in createdAt; "
+        "emitted with U+FFFD in its place",
+        "pipeline_logs: id 11 has a broken character (a lone UTF-16 surrogate) in pipeline_name; "
+        "emitted with U+FFFD in its place",
+    ]
