@@ -41,3 +41,11 @@ class OutputClosedError(Exception):
     def __init__(self) -> None:
         """One fixed message: the cause is the target's, never the tap's."""
         super().__init__("the output was closed: the target stopped reading")
+
+
+class AnswerTimeoutError(KondadoTransientError):
+    """No complete answer within `request_timeout`: retried like any transient fault."""
+
+    def __init__(self, seconds: float) -> None:
+        """The deadline that passed."""
+        super().__init__(f"request timed out: no complete answer within {seconds:g} s")

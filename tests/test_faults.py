@@ -27,6 +27,7 @@ SURVIVABLE = {
     "429:1": "HTTP 429, Retry-After 1s",
     "reset": "connection failed (reset or refused)",
     "slow:2": "request timed out",
+    "drip:0.1": "request timed out",
     "malformed": "HTTP 200 with a body that is not JSON (application/json, 41 bytes)",
     "truncated": "HTTP 200 with a body that is not JSON (application/json, ",
     "html": "HTTP 200 with a body that is not JSON (text/html, 80 bytes)",
