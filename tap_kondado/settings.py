@@ -9,6 +9,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import requests
 from jsonschema import Draft7Validator
 from singer_sdk import typing as th
 
@@ -134,7 +135,12 @@ def _describe(error: ValidationError) -> str:
 
 
 def _api_url_errors(api_url: str) -> list[str]:
-    parts = urlsplit(api_url)
+    try:  # what requests cannot parse would end the sync mid-way, with a traceback
+        parts = urlsplit(api_url)
+        _ = parts.port  # out of range or not a number: ValueError
+        requests.Request("GET", f"{api_url.rstrip('/')}/pipeline_logs").prepare()
+    except (ValueError, requests.exceptions.RequestException):
+        return ["setting 'api_url' is not a valid URL (check its host and port)"]
     if parts.scheme == "https" and parts.hostname:
         return []
     if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):

@@ -36,6 +36,14 @@ def errors_of(config: dict) -> list[str]:
         ({"token": ""}, "setting 'token' must not be empty"),
         ({"api_url": 443}, "setting 'api_url' must be string"),
         ({"api_url": None}, "setting 'api_url' must be string"),
+        # requests cannot parse these (issue 10, item 8): checked before any request
+        ({"api_url": "http://127.0.0.1:99999"}, "setting 'api_url' is not a valid URL (check its host and port)"),
+        (
+            {"api_url": "https://k2.kondado.com.br:abc"},
+            "setting 'api_url' is not a valid URL (check its host and port)",
+        ),
+        ({"api_url": "https://[::1"}, "setting 'api_url' is not a valid URL (check its host and port)"),
+        ({"api_url": "https://exa mple.com"}, "setting 'api_url' is not a valid URL (check its host and port)"),
         ({"start_element_id": "5181910"}, "setting 'start_element_id' must be integer"),
         ({"start_element_id": 5.5}, "setting 'start_element_id' must be integer"),
         ({"start_element_id": True}, "setting 'start_element_id' must be integer"),
