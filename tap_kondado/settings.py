@@ -6,12 +6,16 @@ The SDK's own validation messages echo the offending value, which may be the tok
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 from jsonschema import Draft7Validator
 from singer_sdk import typing as th
+from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_kondado.client import DEFAULT_API_URL, DEFAULT_MAX_RETRIES
 from tap_kondado.rate_limit import DEFAULT_RATE_LIMITS
@@ -108,6 +112,64 @@ def config_errors(config: Mapping[str, Any], schema: dict) -> list[str]:
     if not errors:
         errors = _api_url_errors(config.get("api_url", DEFAULT_API_URL))
     return errors
+
+
+def env_config(schema: dict, prefix: str) -> dict[str, Any]:
+    """Settings from `TAP_KONDADO_<NAME>` variables, each read as its schema type.
+
+    The SDK passes a number as a string ("must be number") and reads a list of integers
+    only as JSON ("[1,2]"; "1,2" is a traceback). Here numbers are numbers, a list is
+    "1,2" or "[1,2]", and a value of the wrong type is one line naming the variable.
+    The SDK still reads its own settings (stream maps, flattening) and the .env file.
+    """
+    own = CONFIG_SCHEMA["properties"]
+    sdk_schema = {"properties": {k: v for k, v in schema.get("properties", {}).items() if k not in own}}
+    config = parse_environment_config(sdk_schema, prefix)
+    errors = []
+    for name, prop in own.items():
+        variable = prefix + name.upper()
+        if variable in os.environ:
+            try:
+                config[name] = _from_text(os.environ[variable], prop)
+            except ValueError as exc:
+                errors.append(f"setting '{name}' from {variable} {exc}")
+    if errors:
+        raise ConfigValidationError(errors[0], errors=errors)
+    return config
+
+
+def _from_text(text: str, prop: dict) -> Any:
+    """An environment variable's text as the type `prop` declares."""
+    types = prop.get("type", [])
+    if "array" in types:
+        stripped = text.strip()
+        if stripped.startswith("["):
+            items = _json(stripped, "must be a list like 1,2 or [1,2]")
+            if not isinstance(items, list):
+                msg = "must be a list like 1,2 or [1,2]"
+                raise ValueError(msg)
+            return items
+        item_prop = prop.get("items", {})
+        if "object" in item_prop.get("type", []):
+            msg = 'must be a JSON list, like [{"max_requests": 1, "window_seconds": 1}]'
+            raise ValueError(msg)
+        return [_from_text(item, item_prop) for item in stripped.split(",")] if stripped else []
+    if "integer" in types or "number" in types:
+        kinds, problem = ((int,), "must be an integer") if "integer" in types else ((int, float), "must be a number")
+        value = _json(text.strip(), problem)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ValueError(problem)
+        return value
+    if "object" in types:
+        return _json(text, "must be a JSON object")
+    return text
+
+
+def _json(text: str, problem: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError(problem) from None
 
 
 def unknown_settings(config: Mapping[str, Any], schema: dict) -> list[str]:

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from tap_kondado import redaction
 from tap_kondado.errors import KondadoAPIError, OutputClosedError
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
-from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, unknown_settings
+from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, env_config, unknown_settings
 from tap_kondado.state import StateError, read_state
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
 from tap_kondado.writer import BufferedMsgSpecWriter
@@ -43,6 +44,13 @@ class TapKondado(Tap):
         """Set up the tap, then mask the credentials in everything it logs."""
         super().__init__(*args, **kwargs)
         self.redact = redaction.install([str(self.config.get(k) or "") for k in ("key", "token")])
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:
+        """Settings from the environment, read as their types (see settings.env_config)."""
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        return env_config(schema, cls._env_var_prefix)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate with messages that name the setting, never its value (it may be the token)."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
@@ -191,3 +193,71 @@ def test_a_batch_config_is_refused_in_one_line(sim, tmp_path):
     errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
     assert len(errors) == 1
     assert errors[0].startswith("Invalid configuration: setting 'batch_config' is not supported")
+
+
+# --- settings from the environment (issue 10, item 9) ------------------------------------
+
+
+def run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`tap-kondado --config ENV` with only `env` among the TAP_KONDADO_* variables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TAP_KONDADO_")}
+    return subprocess.run(
+        [sys.executable, "-m", "tap_kondado", "--config", "ENV", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**base, "TAP_KONDADO_KEY": TEST_KEY, "TAP_KONDADO_TOKEN": TEST_TOKEN, **env},
+        cwd=tempfile.gettempdir(),  # no .env file around
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"TAP_KONDADO_REQUEST_TIMEOUT": "60", "TAP_KONDADO_MAX_RETRIES": "3"}, id="numbers"),
+        pytest.param({"TAP_KONDADO_REQUEST_TIMEOUT": "2.5"}, id="a-fraction"),
+        pytest.param({"TAP_KONDADO_CLIENT_IDS": "1,2"}, id="list-1,2"),
+        pytest.param({"TAP_KONDADO_CLIENT_IDS": "[1,2]"}, id="list-[1,2]"),
+        pytest.param({"TAP_KONDADO_CLIENT_IDS": " 1, 2 "}, id="list-with-spaces"),
+        pytest.param(
+            {"TAP_KONDADO_RATE_LIMITS": '[{"max_requests": 100, "window_seconds": 1}]'}, id="rate-limits-json"
+        ),
+    ],
+)
+def test_settings_from_the_environment_are_read_as_their_types(sim, env):
+    run = run_with_env({"TAP_KONDADO_API_URL": sim.url, "TAP_KONDADO_RATE_LIMITS": "[]", **env})
+    assert run.returncode == 0, run.stderr[-2000:]
+    ids = [m["record"]["id"] for m in map(json.loads, run.stdout.splitlines()) if m["type"] == "RECORD"]
+    client_ids = [1, 2] if "TAP_KONDADO_CLIENT_IDS" in env else [1, 2, 3]
+    expected = [r["id"] for s in ("model_logs", "pipeline_logs") for r in sim.visible(s, TEST_KEY)]
+    expected = [i for i in expected if sim_client(sim, i) in client_ids]
+    assert sorted(ids) == sorted(expected)
+
+
+def sim_client(sim, record_id: int) -> int:
+    return next(r["client_id"] for s in sim.records.values() for r in s if r["id"] == record_id)
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        (
+            {"TAP_KONDADO_REQUEST_TIMEOUT": "soon"},
+            "'request_timeout' from TAP_KONDADO_REQUEST_TIMEOUT must be a number",
+        ),
+        ({"TAP_KONDADO_MAX_RETRIES": "2.5"}, "'max_retries' from TAP_KONDADO_MAX_RETRIES must be an integer"),
+        ({"TAP_KONDADO_CLIENT_IDS": "1,x"}, "'client_ids' from TAP_KONDADO_CLIENT_IDS must be an integer"),
+        (
+            {"TAP_KONDADO_CLIENT_IDS": "[1,"},
+            "'client_ids' from TAP_KONDADO_CLIENT_IDS must be a list like 1,2 or [1,2]",
+        ),
+        ({"TAP_KONDADO_RATE_LIMITS": "1,1"}, "'rate_limits' from TAP_KONDADO_RATE_LIMITS must be a JSON list"),
+    ],
+)
+def test_a_wrong_setting_from_the_environment_is_one_line(env, error):
+    run = run_with_env(env)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert len(errors) == 1, run.stderr[-2000:]
+    assert error in errors[0]
