@@ -15,6 +15,7 @@ from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_kondado import redaction
 from tap_kondado.errors import KondadoAPIError, OutputClosedError
@@ -114,12 +115,31 @@ class TapKondado(Tap):
             if (state_file := kwargs.get("state")) is not None:  # the SDK's reading dies with a traceback
                 kwargs["state"] = io.StringIO(json.dumps(read_state(state_file.read(), state_file.name)))
             super().invoke(**kwargs)
-        except ConfigValidationError as exc:
-            cls.logger.error("Invalid configuration: %s", "; ".join(exc.errors))  # noqa: TRY400
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("%s", _error_line(exc))  # noqa: TRY400
             sys.exit(1)
-        except (KondadoAPIError, OutputClosedError, StateError) as exc:
-            cls.logger.error("%s", exc)  # noqa: TRY400
-            sys.exit(1)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """The SDK's `--test`, ending in one line: a pass says so, a failure names the error (exit 1)."""
+        try:
+            super().cb_test(ctx, param, value)
+        except click.exceptions.Exit:
+            if value == CliTestOptionValue.All.value:
+                cls.logger.info("Connection test passed: both streams answered with a record or an empty scroll")
+            raise
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("Connection test failed: %s", _error_line(exc))  # noqa: TRY400
+            ctx.exit(1)
+
+
+ONE_LINE_ERRORS = (ConfigValidationError, KondadoAPIError, OutputClosedError, StateError)
+
+
+def _error_line(exc: BaseException) -> str:
+    if isinstance(exc, ConfigValidationError):
+        return f"Invalid configuration: {'; '.join(exc.errors)}"
+    return str(exc)
 
 
 if __name__ == "__main__":
