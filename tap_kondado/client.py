@@ -18,6 +18,7 @@ from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 
+from tap_kondado import network
 from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
 from tap_kondado.envelope import parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
@@ -358,10 +359,6 @@ def _describe(exc: BaseException | None) -> str:
     """A fault in a few words, with no URL (the URL carries the token)."""
     if isinstance(exc, (KondadoTransientError, RateLimitedError)):
         return str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "request timed out"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "connection broken mid-answer"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
-        return "connection failed (reset or refused)"
+    if exc is not None and (words := network.describe(exc)):
+        return words
     return type(exc).__name__

@@ -47,5 +47,6 @@ class AnswerTimeoutError(KondadoTransientError):
     """No complete answer within `request_timeout`: retried like any transient fault."""
 
     def __init__(self, seconds: float) -> None:
-        """The deadline that passed."""
-        super().__init__(f"request timed out: no complete answer within {seconds:g} s")
+        """Named as requests' own timeouts are: the same fault to the user."""
+        super().__init__("request timed out")
+        self.seconds = seconds

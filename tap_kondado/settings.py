@@ -197,20 +197,23 @@ def _describe(error: ValidationError) -> str:
 
 
 def _api_url_errors(api_url: str) -> list[str]:
-    try:  # what requests cannot parse would end the sync mid-way, with a traceback
+    invalid = ["setting 'api_url' is not a valid URL (check its host and port)"]
+    try:
         parts = urlsplit(api_url)
         _ = parts.port  # out of range or not a number: ValueError
+    except ValueError:
+        return invalid
+    secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
+    if not (secure and parts.hostname):
+        return [
+            "setting 'api_url' must be an https URL (plain http only for 127.0.0.0/8, ::1 or localhost): "
+            "the token travels in every URL"
+        ]
+    try:  # what requests cannot parse would end the sync mid-way, with a traceback
         requests.Request("GET", f"{api_url.rstrip('/')}/pipeline_logs").prepare()
     except (ValueError, requests.exceptions.RequestException):
-        return ["setting 'api_url' is not a valid URL (check its host and port)"]
-    if parts.scheme == "https" and parts.hostname:
-        return []
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return []
-    return [
-        "setting 'api_url' must be an https URL (plain http only for 127.0.0.0/8, ::1 or localhost): "
-        "the token travels in every URL"
-    ]
+        return invalid
+    return []
 
 
 def _is_loopback(host: str) -> bool:
