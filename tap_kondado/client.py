@@ -114,7 +114,8 @@ class KondadoStream(RESTStream[int]):
         """Scroll one partition; on failure, emit the state reached before re-raising."""
         # get_new_paginator() and post_process() run per page and per record: the
         # partition's scroll and state dict are set up once here.
-        self._paginator = ScrollPaginator(self.name, self._after_id(context))
+        after_id = self._after_id(context)
+        self._paginator = ScrollPaginator(self.name, after_id)
         self._partition_state = self.get_context_state(context)
         self._warn_if_logs_may_be_purged(context)
         try:
@@ -123,6 +124,7 @@ class KondadoStream(RESTStream[int]):
             # The SDK writes no STATE when a stream raises: send what was completed.
             self._write_state_message()
             raise
+        self._warn_if_account_brought_nothing(context, after_id)
 
     def get_new_paginator(self) -> ScrollPaginator:
         """The scroll prepared by get_records for the current partition."""
@@ -257,6 +259,18 @@ class KondadoStream(RESTStream[int]):
         if topic not in warned:
             warned.add(topic)
             self.logger.warning(msg, *args)
+
+    def _warn_if_account_brought_nothing(self, context: Context | None, after_id: int) -> None:
+        """A `client_ids` account never synced whose whole scroll was empty: most likely a typo."""
+        client_id = (context or {}).get("client_id")
+        if client_id is None or self._paginator.last_id != after_id:
+            return
+        if self.get_starting_replication_key_value(context) is None:
+            self.logger.warning(
+                "%s: client_ids account %s brought no logs; check the id, and that the token can see that account",
+                self.name,
+                client_id,
+            )
 
     def _warn_if_logs_may_be_purged(self, context: Context | None) -> None:
         if self.retention_days is None:
