@@ -66,7 +66,7 @@ class TapKondado(Tap):
             self.logger.warning("Ignoring unknown setting(s): %s", ", ".join(unknown))
         return errors
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002 - the SDK signature
         """SIGTERM/SIGINT: the last STATE, then exit 128 + the signal, as a shell reports it.
 
         Overrides the SDK's, which exits 0: a scheduler would record the cancelled run as a
@@ -74,7 +74,8 @@ class TapKondado(Tap):
         """
         writer = self.message_writer
         if getattr(writer, "flushing", False):  # let the line being written end first
-            writer.after_flush = functools.partial(self._handle_termination, signum, frame)
+            # not the frame: it would keep the buffer being written exported, unresizable
+            writer.after_flush = functools.partial(self._handle_termination, signum, None)
             return
         self.logger.warning(
             "Cancelled by %s: stopping; the last STATE lets the next run resume", signal.Signals(signum).name
