@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from tap_kondado.errors import AnswerTimeoutError
@@ -31,9 +32,13 @@ def answer_deadline(seconds: float | None) -> Iterator[None]:
         raise AnswerTimeoutError(seconds)
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    host_delay, host_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if host_delay:  # a timer of the host program's: give back what is left of it
+            left = host_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), host_interval)
