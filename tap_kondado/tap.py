@@ -7,6 +7,7 @@ import io
 import json
 import signal
 import sys
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,7 +24,7 @@ from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, env_config, unknown_settings
 from tap_kondado.state import StateError, read_state
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
-from tap_kondado.writer import BufferedMsgSpecWriter
+from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -45,6 +46,15 @@ class TapKondado(Tap):
         """Set up the tap, then mask the credentials in everything it logs."""
         super().__init__(*args, **kwargs)
         self.redact = redaction.install([str(self.config.get(k) or "") for k in ("key", "token")])
+        if threading.current_thread() is threading.main_thread():
+            watch_reader(self._on_reader_gone)
+
+    def _on_reader_gone(self) -> None:
+        """From the reader watch: interrupt the main thread (a wait, a request) the way a signal does."""
+        writer = self.message_writer
+        if not getattr(writer, "closed", True):
+            writer.reader_gone = True
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
 
     @classproperty
     def _env_var_config(cls) -> dict[str, Any]:
@@ -77,6 +87,10 @@ class TapKondado(Tap):
             # not the frame: it would keep the buffer being written exported, unresizable
             writer.after_flush = functools.partial(self._handle_termination, signum, None)
             return
+        if getattr(writer, "reader_gone", False):  # sent by _on_reader_gone, not by a scheduler
+            writer.close()
+            self.logger.error("%s", OutputClosedError())
+            raise SystemExit(1)
         self.logger.warning(
             "Cancelled by %s: stopping; the last STATE lets the next run resume", signal.Signals(signum).name
         )

@@ -7,7 +7,10 @@ import dataclasses
 import logging
 import os
 import re
+import select
+import stat
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
@@ -40,6 +43,30 @@ def without_surrogates(value: Any, on_repair: Callable[[str], None], path: str =
     return value
 
 
+def watch_reader(on_gone: Callable[[], None]) -> None:
+    """Call `on_gone` (from a daemon thread) once stdout's reader closes its end of the pipe.
+
+    A write would only find out at the next STATE, which may be a minute-long rate-limit
+    wait away. Pipes only: a file or terminal has no reader to lose.
+    """
+    try:
+        fd = sys.stdout.fileno()
+        is_pipe = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except (AttributeError, OSError, ValueError):  # not a real file (tests, embedding)
+        return
+    if not is_pipe or not hasattr(select, "poll"):
+        return
+
+    def watch() -> None:
+        poller = select.poll()
+        poller.register(fd, select.POLLERR | select.POLLHUP)  # the writing end: POLLERR once no reader is left
+        while not poller.poll():
+            pass
+        on_gone()
+
+    threading.Thread(target=watch, name="tap-kondado-reader-watch", daemon=True).start()
+
+
 class BufferedMsgSpecWriter(MsgSpecWriter):
     """msgspec's writer, writing stdout at each STATE message instead of after every message.
 
@@ -59,6 +86,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         #: Run once the flush under way ends (a signal that must not cut a line in two).
         self.after_flush: Callable[[], None] | None = None
         self.closed = False
+        #: Set by the reader watch: the handler then ends the run as a closed output, not a cancel.
+        self.reader_gone = False
         self._warned: set[tuple[str, str]] = set()
         atexit.register(self._flush_at_exit)
 
@@ -124,6 +153,11 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if self.after_flush is not None:
             callback, self.after_flush = self.after_flush, None
             callback()
+
+    def close(self) -> None:
+        """The target stopped reading: drop what is left, and stop Python's own flush at exit failing too."""
+        if not self.closed:
+            self._close()
 
     def _close(self) -> None:
         """The target stopped reading: drop what is left, and stop Python's own flush at exit failing too."""

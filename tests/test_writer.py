@@ -171,3 +171,27 @@ def test_a_lone_surrogate_is_emitted_as_a_replacement_character(make_sim):
         "pipeline_logs: id 11 has a broken character (a lone UTF-16 surrogate) in pipeline_name; "
         "emitted with U+FFFD in its place",
     ]
+
+
+def test_a_target_that_stops_reading_during_a_long_wait_ends_the_run_at_once(make_sim, tmp_path):
+    """Noticed without waiting for the next write: here a 30 s rate-limit wait (issue 10, item 7)."""
+    sim = make_sim(pipeline_logs=400, model_logs=200, faults={2: "rate_limit:30"})
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(config_for(sim.url)))
+    with subprocess.Popen([*TAP, "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as tap:
+        head = tap.stdout.read(1000)
+        deadline = time.monotonic() + 30
+        while len(sim.log) < 2 and time.monotonic() < deadline:  # the tap now waits 30 s
+            time.sleep(0.01)
+        time.sleep(0.2)
+        tap.stdout.close()
+        closed_at = time.monotonic()
+        code = tap.wait(timeout=30)
+        took = time.monotonic() - closed_at
+        stderr = tap.stderr.read().decode()
+    assert len(head) == 1000
+    assert code == 1
+    assert took < 1.0, f"took {took:.2f} s to notice"
+    assert "Traceback" not in stderr
+    errors = [line.split(" | ", 3)[-1] for line in stderr.splitlines() if "ERROR" in line]
+    assert errors == ["the output was closed: the target stopped reading"]
