@@ -58,7 +58,11 @@ class TapKondado(Tap):
 
     @classproperty
     def _env_var_config(cls) -> dict[str, Any]:
-        """Settings from the environment, read as their types (see settings.env_config)."""
+        """Settings from the environment, read as their types (see settings.env_config).
+
+        Overrides the SDK's private reader: it passes numbers as strings ("must be number")
+        and reads a list of integers only as JSON ("1,2" ended in a traceback).
+        """
         schema = cls.config_jsonschema
         cls.append_builtin_config(schema)
         return env_config(schema, cls._env_var_prefix)
