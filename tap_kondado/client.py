@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import backoff
 import requests
+from singer_sdk import metrics
 from singer_sdk.authenticators import APIAuthenticatorBase
+from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
+from tap_kondado import network
 from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
 from tap_kondado.envelope import Page, parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 from tap_kondado.pagination import ScrollPaginator
 from tap_kondado.seek import DEFAULT_TOLERANCE, created_at, parse_start_date, seek
+from tap_kondado.state import normalize_bookmark
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -103,6 +107,16 @@ class KondadoStream(RESTStream[int]):
         client_ids = self.config.get("client_ids")
         return [{"client_id": client_id} for client_id in client_ids] if client_ids else None
 
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        """The SDK's, minus its "An unhandled error occurred" line: the tap names the real error itself."""
+        if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
+            return
+        super().log(message, *args, level=level, **kwargs)
+
+    def get_sync_timer(self) -> metrics.Timer:
+        """The SDK's, counting a sync paused at `--test`'s record limit as succeeded, not failed."""
+        return _PausedIsSuccessTimer(metrics.Metric.SYNC_DURATION, {metrics.Tag.STREAM: self.name})
+
     # --- the scroll ---------------------------------------------------------
 
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -113,11 +127,13 @@ class KondadoStream(RESTStream[int]):
         self._warn_if_logs_may_be_purged(context)
         try:
             self._paginator = self._start_scroll(context)
+            after_id = self._paginator.last_id
             yield from super().get_records(context)
         except Exception:
             # The SDK writes no STATE when a stream raises: send what was completed.
             self._write_state_message()
             raise
+        self._warn_if_account_brought_nothing(context, after_id)
 
     def _start_scroll(self, context: Context | None) -> ScrollPaginator:
         """From the bookmark; on a first sync with `start_date`, from where the seek landed."""
@@ -201,7 +217,9 @@ class KondadoStream(RESTStream[int]):
 
         The SDK would make the date the starting value of this integer key; here the
         date is turned into a position by the seek, and the bookmark is always an id.
+        A bookmark stored as a digit string becomes the id it names first.
         """
+        normalize_bookmark(self.name, context, self.get_context_state(context))
         self.state_manager.write_starting_replication_value(
             context=context,
             replication_method=self.replication_method,
@@ -289,6 +307,18 @@ class KondadoStream(RESTStream[int]):
         if topic not in warned:
             warned.add(topic)
             self.logger.warning(msg, *args)
+
+    def _warn_if_account_brought_nothing(self, context: Context | None, after_id: int) -> None:
+        """A `client_ids` account never synced whose whole scroll was empty: most likely a typo."""
+        client_id = (context or {}).get("client_id")
+        if client_id is None or self._paginator.last_id != after_id:
+            return
+        if self.get_starting_replication_key_value(context) is None:
+            self.logger.warning(
+                "%s: client_ids account %s brought no logs; check the id, and that the token can see that account",
+                self.name,
+                client_id,
+            )
 
     def _warn_if_logs_may_be_purged(self, context: Context | None) -> None:
         if self.retention_days is None:
@@ -396,14 +426,19 @@ class KondadoStream(RESTStream[int]):
         return request
 
 
+class _PausedIsSuccessTimer(metrics.Timer):
+    """A paused sync (AbortedSyncPausedException: `--test` reached its one record) is no failure."""
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: Any) -> None:
+        if exc_type is not None and issubclass(exc_type, AbortedSyncPausedException):
+            exc_type = None
+        super().__exit__(exc_type, *exc)
+
+
 def _describe(exc: BaseException | None) -> str:
     """A fault in a few words, with no URL (the URL carries the token)."""
     if isinstance(exc, (KondadoTransientError, RateLimitedError)):
         return str(exc)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "request timed out"
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return "connection broken mid-answer"
-    if isinstance(exc, (requests.exceptions.ConnectionError, ConnectionError)):
-        return "connection failed (reset or refused)"
+    if exc is not None and (words := network.describe(exc)):
+        return words
     return type(exc).__name__

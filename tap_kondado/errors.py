@@ -33,3 +33,20 @@ class RateLimitedError(Exception):
 
 class ScrollError(KondadoAPIError):
     """The scroll met data it cannot trust (ids going backwards, a bad cursor)."""
+
+
+class OutputClosedError(Exception):
+    """stdout's reader (the target) is gone: nothing the tap writes can arrive any more."""
+
+    def __init__(self) -> None:
+        """One fixed message: the cause is the target's, never the tap's."""
+        super().__init__("the output was closed: the target stopped reading")
+
+
+class AnswerTimeoutError(KondadoTransientError):
+    """No complete answer within `request_timeout`: retried like any transient fault."""
+
+    def __init__(self, seconds: float) -> None:
+        """Named as requests' own timeouts are: the same fault to the user."""
+        super().__init__("request timed out")
+        self.seconds = seconds

@@ -59,21 +59,39 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         self.advance(None)  # type: ignore[arg-type]  # the cursor comes from the page, not a response
 
     def new_records(self, page: Page) -> Iterator[dict[str, Any]]:
-        """Yield the records of `page` not emitted yet, checking they ascend."""
+        """Yield the records of `page` not emitted yet, in id order; check all before yielding any."""
         self._page = page
-        for position, record in enumerate(page.records):
-            record_id = self._id_of(record)
-            if record_id <= self.last_id:
-                if position == 0 and record_id == self.last_id:
-                    self._inclusive = True
-                    continue  # inclusive reading: the start element comes back first
+        for record in self._checked(page.records):
+            self.last_id = record["id"]
+            yield record
+
+    def _checked(self, records: list[Any]) -> list[dict[str, Any]]:
+        """The page's new records sorted by id, or a ScrollError before any is emitted.
+
+        A page whose ids are unique and all above the last one emitted is sorted (emitting
+        [1, 3, 2] as it comes would bookmark 3 and lose 2); any other disorder is an error
+        raised while the bookmark still stands where the last page left it.
+        """
+        ids: list[int] = []
+        for record in records:
+            ids.append(self._id_of(record, after=ids[-1] if ids else self.last_id))
+        skip = 1 if ids and ids[0] == self.last_id else 0  # inclusive reading: the start comes back first
+        self._inclusive = self._inclusive or skip == 1
+        seen: set[int] = set()
+        highest = self.last_id
+        for record_id in ids[skip:]:
+            if record_id <= self.last_id or record_id in seen:
                 msg = (
-                    f"{self.stream_name}: the API returned id {record_id} after id "
-                    f"{self.last_id}; ids must ascend (scroll started at {self.current_value})"
+                    f"{self.stream_name}: the API returned id {record_id} after id {highest}; ids must "
+                    f"ascend (scroll started at {self.current_value})"
                 )
                 raise ScrollError(msg)
-            self.last_id = record_id
-            yield record
+            seen.add(record_id)
+            highest = max(highest, record_id)
+        new = records[skip:]
+        if any(a > b for a, b in zip(ids[skip:], ids[skip + 1 :], strict=False)):
+            new = sorted(new, key=lambda record: record["id"])
+        return new
 
     def has_more(self, response: requests.Response) -> bool:  # noqa: ARG002
         """Go on while the last page names a next start beyond the current one."""
@@ -105,16 +123,16 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         """New records of a validated response."""
         return self.new_records(parse_page(response))
 
-    def _id_of(self, record: object) -> int:
+    def _id_of(self, record: object, after: int) -> int:
         if not isinstance(record, dict):
-            msg = f"{self.stream_name}: a record after id {self.last_id} is {type(record).__name__}, not an object"
+            msg = f"{self.stream_name}: a record after id {after} is {type(record).__name__}, not an object"
             raise ScrollError(msg)
         record_id = record.get("id")
         if isinstance(record_id, int) and not isinstance(record_id, bool):
             return record_id
         shown = str(record_id) if isinstance(record_id, Decimal) else repr(record_id)
         msg = (
-            f"{self.stream_name}: a record after id {self.last_id} has "
+            f"{self.stream_name}: a record after id {after} has "
             f"{'no id' if record_id is None else f'a non-integer id {shown}'}"
         )
         raise ScrollError(msg)

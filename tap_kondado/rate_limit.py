@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import requests
 from requests.utils import resolve_proxies
 
+from tap_kondado.deadline import answer_deadline
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
@@ -170,9 +172,11 @@ class PacedSession(requests.Session):
         """Wait for a slot, send, and re-stamp the slot when the answer is in."""
         if "proxies" not in kwargs:
             kwargs["proxies"] = self._proxies_for(request)
+        timeout = kwargs.get("timeout")
         slot = self.limiter.acquire()
         try:
-            return super().send(request, **kwargs)
+            with answer_deadline(timeout if isinstance(timeout, (int, float)) else None):
+                return super().send(request, **kwargs)
         finally:
             self.limiter.release(slot)
 

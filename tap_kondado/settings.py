@@ -6,11 +6,16 @@ The SDK's own validation messages echo the offending value, which may be the tok
 from __future__ import annotations
 
 import ipaddress
+import json
+import os
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import requests
 from jsonschema import Draft7Validator
 from singer_sdk import typing as th
+from singer_sdk.configuration._dict_config import parse_environment_config
+from singer_sdk.exceptions import ConfigValidationError
 
 from tap_kondado.client import DEFAULT_API_URL, DEFAULT_MAX_RETRIES
 from tap_kondado.rate_limit import DEFAULT_RATE_LIMITS
@@ -115,6 +120,7 @@ for _name in ("api_url", "start_element_id", "request_timeout", "max_retries", "
     CONFIG_SCHEMA["properties"][_name]["type"] = [t for t in _types if t != "null"]
 
 _LOOPBACK_NAMES = {"localhost"}
+BATCH_REFUSED = "setting 'batch_config' is not supported: this tap writes RECORD messages only; remove the setting"
 
 
 def config_errors(config: Mapping[str, Any], schema: dict) -> list[str]:
@@ -123,6 +129,64 @@ def config_errors(config: Mapping[str, Any], schema: dict) -> list[str]:
     if not errors:
         errors = _api_url_errors(config.get("api_url", DEFAULT_API_URL)) + _start_date_errors(config.get("start_date"))
     return errors
+
+
+def env_config(schema: dict, prefix: str) -> dict[str, Any]:
+    """Settings from `TAP_KONDADO_<NAME>` variables, each read as its schema type.
+
+    The SDK passes a number as a string ("must be number") and reads a list of integers
+    only as JSON ("[1,2]"; "1,2" is a traceback). Here numbers are numbers, a list is
+    "1,2" or "[1,2]", and a value of the wrong type is one line naming the variable.
+    The SDK still reads its own settings (stream maps, flattening) and the .env file.
+    """
+    own = CONFIG_SCHEMA["properties"]
+    sdk_schema = {"properties": {k: v for k, v in schema.get("properties", {}).items() if k not in own}}
+    config = parse_environment_config(sdk_schema, prefix)
+    errors = []
+    for name, prop in own.items():
+        variable = prefix + name.upper()
+        if variable in os.environ:
+            try:
+                config[name] = _from_text(os.environ[variable], prop)
+            except ValueError as exc:
+                errors.append(f"setting '{name}' from {variable} {exc}")
+    if errors:
+        raise ConfigValidationError(errors[0], errors=errors)
+    return config
+
+
+def _from_text(text: str, prop: dict) -> Any:
+    """An environment variable's text as the type `prop` declares."""
+    types = prop.get("type", [])
+    if "array" in types:
+        stripped = text.strip()
+        if stripped.startswith("["):
+            items = _json(stripped, "must be a list like 1,2 or [1,2]")
+            if not isinstance(items, list):
+                msg = "must be a list like 1,2 or [1,2]"
+                raise ValueError(msg)
+            return items
+        item_prop = prop.get("items", {})
+        if "object" in item_prop.get("type", []):
+            msg = 'must be a JSON list, like [{"max_requests": 1, "window_seconds": 1}]'
+            raise ValueError(msg)
+        return [_from_text(item, item_prop) for item in stripped.split(",")] if stripped else []
+    if "integer" in types or "number" in types:
+        kinds, problem = ((int,), "must be an integer") if "integer" in types else ((int, float), "must be a number")
+        value = _json(text.strip(), problem)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ValueError(problem)
+        return value
+    if "object" in types:
+        return _json(text, "must be a JSON object")
+    return text
+
+
+def _json(text: str, problem: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ValueError(problem) from None
 
 
 def unknown_settings(config: Mapping[str, Any], schema: dict) -> list[str]:
@@ -150,15 +214,23 @@ def _describe(error: ValidationError) -> str:
 
 
 def _api_url_errors(api_url: str) -> list[str]:
-    parts = urlsplit(api_url)
-    if parts.scheme == "https" and parts.hostname:
-        return []
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return []
-    return [
-        "setting 'api_url' must be an https URL (plain http only for 127.0.0.0/8, ::1 or localhost): "
-        "the token travels in every URL"
-    ]
+    invalid = ["setting 'api_url' is not a valid URL (check its host and port)"]
+    try:
+        parts = urlsplit(api_url)
+        _ = parts.port  # out of range or not a number: ValueError
+    except ValueError:
+        return invalid
+    secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
+    if not (secure and parts.hostname):
+        return [
+            "setting 'api_url' must be an https URL (plain http only for 127.0.0.0/8, ::1 or localhost): "
+            "the token travels in every URL"
+        ]
+    try:  # what requests cannot parse would end the sync mid-way, with a traceback
+        requests.Request("GET", f"{api_url.rstrip('/')}/pipeline_logs").prepare()
+    except (ValueError, requests.exceptions.RequestException):
+        return invalid
+    return []
 
 
 def _start_date_errors(value: object) -> list[str]:

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+import io
+import json
+import signal
 import sys
+import threading
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 from singer_sdk import Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._classproperty import classproperty
+from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.tap_base import CliTestOptionValue
 
 from tap_kondado import redaction
 from tap_kondado.client import DEFAULT_API_URL
-from tap_kondado.errors import KondadoAPIError
+from tap_kondado.errors import KondadoAPIError, OutputClosedError
 from tap_kondado.rate_budget import SharedRateBudget, budget_path
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
-from tap_kondado.settings import CONFIG_SCHEMA, config_errors, unknown_settings
+from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, env_config, unknown_settings
+from tap_kondado.state import StateError, read_state
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
-from tap_kondado.writer import BufferedMsgSpecWriter
+from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 
 class TapKondado(Tap):
@@ -27,22 +39,73 @@ class TapKondado(Tap):
     config_jsonschema = CONFIG_SCHEMA
     # msgspec serializes several times faster than the SDK's default simplejson writer.
     message_writer_class = BufferedMsgSpecWriter
+    # No BATCH: the SDK emits a batch's STATE before the BATCH message announcing its file,
+    # so a run stopped in between vouches for records no target ever saw; at Kondado's
+    # ~1,000 logs a minute, batching would buy no speed anyway.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [c for c in Tap.capabilities if c != PluginCapabilities.BATCH]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Set up the tap, then mask the credentials in everything it logs."""
         super().__init__(*args, **kwargs)
         self.redact = redaction.install([str(self.config.get(k) or "") for k in ("key", "token")])
+        if threading.current_thread() is threading.main_thread():
+            watch_reader(self._on_reader_gone)
+
+    def _on_reader_gone(self) -> None:
+        """From the reader watch: interrupt the main thread (a wait, a request) the way a signal does."""
+        writer = self.message_writer
+        if not getattr(writer, "closed", True):
+            writer.reader_gone = True
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+
+    @classproperty
+    def _env_var_config(cls) -> dict[str, Any]:
+        """Settings from the environment, read as their types (see settings.env_config).
+
+        Overrides the SDK's private reader: it passes numbers as strings ("must be number")
+        and reads a list of integers only as JSON ("1,2" ended in a traceback).
+        """
+        schema = cls.config_jsonschema
+        cls.append_builtin_config(schema)
+        return env_config(schema, cls._env_var_prefix)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate with messages that name the setting, never its value (it may be the token)."""
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
         errors = config_errors(self._config, schema)
+        if "batch_config" in self._config:
+            errors.append(BATCH_REFUSED)
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors, schema=schema)
         if unknown := unknown_settings(self._config, schema):
             self.logger.warning("Ignoring unknown setting(s): %s", ", ".join(unknown))
         return errors
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002 - the SDK signature
+        """SIGTERM/SIGINT: the last STATE, then exit 128 + the signal, as a shell reports it.
+
+        Overrides the SDK's, which exits 0: a scheduler would record the cancelled run as a
+        success. Raised from here, SystemExit unwinds a rate-limit wait or a request at once.
+        """
+        writer = self.message_writer
+        if getattr(writer, "flushing", False):  # let the line being written end first
+            # not the frame: it would keep the buffer being written exported, unresizable
+            writer.after_flush = functools.partial(self._handle_termination, signum, None)
+            return
+        if getattr(writer, "reader_gone", False):  # sent by _on_reader_gone, not by a scheduler
+            writer.close()
+            self.logger.error("%s", OutputClosedError())
+            raise SystemExit(1)
+        self.logger.warning(
+            "Cancelled by %s: stopping; the last STATE lets the next run resume", signal.Signals(signum).name
+        )
+        try:
+            self._state_writer.write_state(self.state)
+            writer.flush()
+        except OutputClosedError:
+            pass  # no target to resume for
+        raise SystemExit(128 + signum)
 
     @cached_property
     def paced_session(self) -> PacedSession:
@@ -78,13 +141,34 @@ class TapKondado(Tap):
     def invoke(cls, **kwargs: Any) -> None:
         """Run the tap; a config mistake or API error ends it with one line, not a traceback."""
         try:
+            if (state_file := kwargs.get("state")) is not None:  # the SDK's reading dies with a traceback
+                kwargs["state"] = io.StringIO(json.dumps(read_state(state_file.read(), state_file.name)))
             super().invoke(**kwargs)
-        except ConfigValidationError as exc:
-            cls.logger.error("Invalid configuration: %s", "; ".join(exc.errors))  # noqa: TRY400
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("%s", _error_line(exc))  # noqa: TRY400
             sys.exit(1)
-        except KondadoAPIError as exc:
-            cls.logger.error("%s", exc)  # noqa: TRY400
-            sys.exit(1)
+
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """The SDK's `--test`, ending in one line: a pass says so, a failure names the error (exit 1)."""
+        try:
+            super().cb_test(ctx, param, value)
+        except click.exceptions.Exit:
+            if value == CliTestOptionValue.All.value:
+                cls.logger.info("Connection test passed: both streams answered with a record or an empty scroll")
+            raise
+        except ONE_LINE_ERRORS as exc:
+            cls.logger.error("Connection test failed: %s", _error_line(exc))  # noqa: TRY400
+            ctx.exit(1)
+
+
+ONE_LINE_ERRORS = (ConfigValidationError, KondadoAPIError, OutputClosedError, StateError)
+
+
+def _error_line(exc: BaseException) -> str:
+    if isinstance(exc, ConfigValidationError):
+        return f"Invalid configuration: {'; '.join(exc.errors)}"
+    return str(exc)
 
 
 if __name__ == "__main__":

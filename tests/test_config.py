@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
@@ -35,6 +38,14 @@ def errors_of(config: dict) -> list[str]:
         ({"token": ""}, "setting 'token' must not be empty"),
         ({"api_url": 443}, "setting 'api_url' must be string"),
         ({"api_url": None}, "setting 'api_url' must be string"),
+        # requests cannot parse these (issue 10, item 8): checked before any request
+        ({"api_url": "http://127.0.0.1:99999"}, "setting 'api_url' is not a valid URL (check its host and port)"),
+        (
+            {"api_url": "https://k2.kondado.com.br:abc"},
+            "setting 'api_url' is not a valid URL (check its host and port)",
+        ),
+        ({"api_url": "https://[::1"}, "setting 'api_url' is not a valid URL (check its host and port)"),
+        ({"api_url": "https://exa mple.com"}, "setting 'api_url' is not a valid URL (check its host and port)"),
         ({"start_element_id": "5181910"}, "setting 'start_element_id' must be integer"),
         ({"start_element_id": 5.5}, "setting 'start_element_id' must be integer"),
         ({"start_element_id": True}, "setting 'start_element_id' must be integer"),
@@ -176,3 +187,99 @@ def test_an_unreadable_config_file_ends_the_run_in_one_line(tmp_path, content, w
     assert len(errors) == 1
     assert f"Invalid configuration: cannot read --config {path}" in errors[0]
     assert words in errors[0]
+
+
+# --- batch: not offered (issue 10, item 1) ---------------------------------------------
+
+
+def test_batch_is_not_advertised():
+    """A BATCH file the SDK announces after its STATE loses records on SIGTERM: the tap offers no batch."""
+    about = subprocess.run(
+        [sys.executable, "-m", "tap_kondado", "--about", "--format", "json"], capture_output=True, text=True, check=True
+    ).stdout
+    info = json.loads(about)
+    assert "batch" not in info["capabilities"]
+    assert "batch_config" not in info["settings"]["properties"]
+
+
+def test_a_batch_config_is_refused_in_one_line(sim, tmp_path):
+    batch_config = {
+        "encoding": {"format": "jsonl", "compression": "gzip"},
+        "storage": {"root": f"file://{tmp_path}", "prefix": "batch-"},
+    }
+    run = run_tap(config_for(sim.url, batch_config=batch_config))
+    assert run.returncode == 1
+    assert run.messages == []
+    assert list(tmp_path.iterdir()) == []
+    assert "Traceback" not in run.stderr
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert len(errors) == 1
+    assert errors[0].startswith("Invalid configuration: setting 'batch_config' is not supported")
+
+
+# --- settings from the environment (issue 10, item 9) ------------------------------------
+
+
+def run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`tap-kondado --config ENV` with only `env` among the TAP_KONDADO_* variables."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TAP_KONDADO_")}
+    return subprocess.run(
+        [sys.executable, "-m", "tap_kondado", "--config", "ENV", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**base, "TAP_KONDADO_KEY": TEST_KEY, "TAP_KONDADO_TOKEN": TEST_TOKEN, **env},
+        cwd=tempfile.gettempdir(),  # no .env file around
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"TAP_KONDADO_REQUEST_TIMEOUT": "60", "TAP_KONDADO_MAX_RETRIES": "3"}, id="numbers"),
+        pytest.param({"TAP_KONDADO_REQUEST_TIMEOUT": "2.5"}, id="a-fraction"),
+        pytest.param({"TAP_KONDADO_CLIENT_IDS": "1,2"}, id="list-1,2"),
+        pytest.param({"TAP_KONDADO_CLIENT_IDS": "[1,2]"}, id="list-[1,2]"),
+        pytest.param({"TAP_KONDADO_CLIENT_IDS": " 1, 2 "}, id="list-with-spaces"),
+        pytest.param(
+            {"TAP_KONDADO_RATE_LIMITS": '[{"max_requests": 100, "window_seconds": 1}]'}, id="rate-limits-json"
+        ),
+    ],
+)
+def test_settings_from_the_environment_are_read_as_their_types(sim, env):
+    run = run_with_env({"TAP_KONDADO_API_URL": sim.url, "TAP_KONDADO_RATE_LIMITS": "[]", **env})
+    assert run.returncode == 0, run.stderr[-2000:]
+    ids = [m["record"]["id"] for m in map(json.loads, run.stdout.splitlines()) if m["type"] == "RECORD"]
+    client_ids = [1, 2] if "TAP_KONDADO_CLIENT_IDS" in env else [1, 2, 3]
+    expected = [r["id"] for s in ("model_logs", "pipeline_logs") for r in sim.visible(s, TEST_KEY)]
+    expected = [i for i in expected if sim_client(sim, i) in client_ids]
+    assert sorted(ids) == sorted(expected)
+
+
+def sim_client(sim, record_id: int) -> int:
+    return next(r["client_id"] for s in sim.records.values() for r in s if r["id"] == record_id)
+
+
+@pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        (
+            {"TAP_KONDADO_REQUEST_TIMEOUT": "soon"},
+            "'request_timeout' from TAP_KONDADO_REQUEST_TIMEOUT must be a number",
+        ),
+        ({"TAP_KONDADO_MAX_RETRIES": "2.5"}, "'max_retries' from TAP_KONDADO_MAX_RETRIES must be an integer"),
+        ({"TAP_KONDADO_CLIENT_IDS": "1,x"}, "'client_ids' from TAP_KONDADO_CLIENT_IDS must be an integer"),
+        (
+            {"TAP_KONDADO_CLIENT_IDS": "[1,"},
+            "'client_ids' from TAP_KONDADO_CLIENT_IDS must be a list like 1,2 or [1,2]",
+        ),
+        ({"TAP_KONDADO_RATE_LIMITS": "1,1"}, "'rate_limits' from TAP_KONDADO_RATE_LIMITS must be a JSON list"),
+    ],
+)
+def test_a_wrong_setting_from_the_environment_is_one_line(env, error):
+    run = run_with_env(env)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert len(errors) == 1, run.stderr[-2000:]
+    assert error in errors[0]

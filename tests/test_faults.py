@@ -25,8 +25,9 @@ SURVIVABLE = {
     "503": "HTTP 503 Service Unavailable",
     # a bare "429" waits Kondado's 60 s penalty: test_retries and test_envelope hold it
     "429:1": "HTTP 429, Retry-After 1s",
-    "reset": "connection failed (reset or refused)",
+    "reset": "connection reset",
     "slow:2": "request timed out",
+    "drip:0.1": "request timed out",
     "malformed": "HTTP 200 with a body that is not JSON (application/json, 41 bytes)",
     "truncated": "HTTP 200 with a body that is not JSON (application/json, ",
     "html": "HTTP 200 with a body that is not JSON (text/html, 80 bytes)",
@@ -111,7 +112,7 @@ def test_when_retries_run_out_the_state_resumes_after_the_last_complete_page(mak
     assert sim.log[3]["outcome"] == "fault:503"
     assert sim.log[4]["outcome"] == "fault:reset"
     errors = [line.split(" | ")[-1] for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert errors[-1] == "pipeline_logs: giving up after 2 tries; last fault: connection failed (reset or refused)"
+    assert errors[-1] == "pipeline_logs: giving up after 2 tries; last fault: connection reset"
     pipeline = visible_ids(sim, "pipeline_logs")
     assert run.ids("model_logs") == visible_ids(sim, "model_logs")
     assert run.ids("pipeline_logs") == pipeline[:50]  # the first page, whole
@@ -204,5 +205,15 @@ def test_connection_refused_is_retried_then_named():
     assert run.returncode == 1
     assert len(retry_lines(run)) == 1
     assert run.stderr.rstrip().endswith(
-        "model_logs: giving up after 2 tries; last fault: connection failed (reset or refused)"
+        f"model_logs: giving up after 2 tries; last fault: connection refused by 127.0.0.1:{port}"
     )
+
+
+def test_a_host_that_does_not_resolve_is_named_apart():
+    """DNS, refused, TLS and timeout were all "connection failed (reset or refused)" (issue 10, item 11)."""
+    run = run_tap(config_for("https://no-such-host.invalid", max_retries=0))
+    assert run.returncode == 1
+    assert run.stderr.rstrip().endswith(
+        "model_logs: giving up after 1 try; last fault: cannot resolve host no-such-host.invalid (DNS)"
+    )
+    assert TEST_TOKEN not in run.stderr

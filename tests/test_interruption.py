@@ -38,8 +38,19 @@ PACED = [{"max_requests": 1, "window_seconds": 0.1}]
 KillWhen = Callable[[list[dict[str, Any]], Simulator], bool]
 
 
-def run_until(config: dict, state: dict | None, sim: Simulator, kill_when: KillWhen, timeout: float = 60) -> TapRun:
-    """Run the tap; SIGKILL it as soon as `kill_when(messages so far, sim)` holds."""
+def run_until(
+    config: dict,
+    state: dict | None,
+    sim: Simulator,
+    kill_when: KillWhen,
+    *,
+    timeout: float = 60,
+    sig: signal.Signals = signal.SIGKILL,
+) -> TapRun:
+    """Run the tap; send `sig` (SIGKILL) as soon as `kill_when(messages so far, sim)` holds.
+
+    The run's `stderr` holds the seconds from the signal to the exit.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         command = [*TAP, "--config", str(Path(tmp, "config.json"))]
         Path(tmp, "config.json").write_text(json.dumps(config))
@@ -51,16 +62,19 @@ def run_until(config: dict, state: dict | None, sim: Simulator, kill_when: KillW
         reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True)
         reader.start()
         deadline = time.monotonic() + timeout
+        sent_at = None
         while proc.poll() is None and time.monotonic() < deadline:
             if kill_when(parse_messages(b"".join(lines).decode()), sim):
-                proc.send_signal(signal.SIGKILL)
+                proc.send_signal(sig)
+                sent_at = time.monotonic()
                 break
             time.sleep(0.005)
         proc.wait(timeout=10)
+        took = time.monotonic() - sent_at if sent_at is not None else None
         reader.join(timeout=10)
         proc.stdout.close()
     stdout = b"".join(lines).decode()
-    return TapRun(proc.returncode, stdout, "", parse_messages(stdout))
+    return TapRun(proc.returncode, stdout, str(took), parse_messages(stdout))
 
 
 # --- kill points -------------------------------------------------------------------
@@ -248,3 +262,37 @@ def test_killed_mid_seek_resumes_and_loses_nothing_since_start_date(make_sim, ki
                 assert emitted == sorted(set(emitted))
                 union |= set(emitted)
             assert union == set(expected), f"{stream} {client_id}: lost {sorted(set(expected) - union)[:5]}"
+
+
+# --- SIGTERM and SIGINT: the run is cancelled, not a success (issue 10, item 6) ---------------
+
+
+@pytest.mark.parametrize(
+    ("sig", "code"), [pytest.param(signal.SIGTERM, 143, id="SIGTERM"), pytest.param(signal.SIGINT, 130, id="SIGINT")]
+)
+@pytest.mark.parametrize(
+    ("kill_point", "faults"),
+    [
+        pytest.param(after_records(73, "model_logs"), {}, id="mid-sync"),
+        pytest.param(at_request(4, linger=0.3), {4: "slow:30"}, id="mid-request"),
+        pytest.param(at_request(3, linger=0.3), {3: "rate_limit:60"}, id="mid-rate-limit-wait"),
+    ],
+)
+def test_a_cancelled_run_exits_with_the_signal_after_its_last_state(small_sim, sig, code, kill_point, faults):
+    """128 + the signal (what a shell reports), within well under a second, and a STATE to resume from."""
+    sim = small_sim(faults=faults)
+    config = config_for(sim.url, rate_limits=PACED)
+    cancelled = run_until(config, None, sim, kill_point, sig=sig)
+    assert cancelled.returncode == code
+    assert float(cancelled.stderr) < 0.9, f"took {cancelled.stderr} s to stop"
+    assert cancelled.messages[-1]["type"] == "STATE", "the last message must be the STATE to resume from"
+    resumed = run_tap(config, cancelled.final_state)
+    for stream in STREAMS:
+        expected = [r["id"] for r in sim.visible(stream, TEST_KEY)]
+        vouched = bookmark(cancelled.final_state, stream)
+        emitted = cancelled.ids(stream)
+        # a signal between a record's write and its bookmark leaves that one record unvouched
+        unvouched = {i for i in emitted if vouched is None or i > vouched}
+        assert len(unvouched) <= 1, f"{stream}: the last STATE left {len(unvouched)} emitted records unvouched"
+        assert sorted(set(emitted) | set(resumed.ids(stream))) == expected
+        assert set(emitted) & set(resumed.ids(stream)) == unvouched, f"{stream}: the resume repeated records"

@@ -107,10 +107,30 @@ def test_a_record_without_an_integer_id_is_an_error(record, words):
         list(paginator.new_records(Page([record], None)))
 
 
-def test_records_before_an_error_are_still_let_through():
+def test_nothing_of_a_page_in_error_is_let_through():
+    """The whole page is checked first (issue 10, item 3): the bookmark stays where the last page left it."""
     paginator = ScrollPaginator("s", after_id=0)
     emitted = []
-    with pytest.raises(ScrollError):
+    with pytest.raises(ScrollError, match="returned id 1 after id 2"):
         emitted.extend(r["id"] for r in paginator.new_records(Page(_records(1, 2, 1), None)))
-    assert emitted == [1, 2]
-    assert paginator.last_id == 2
+    assert emitted == []
+    assert paginator.last_id == 0
+
+
+@pytest.mark.parametrize("inclusive", [True, False])
+def test_a_page_out_of_order_is_emitted_sorted_and_loses_nothing(inclusive):
+    """Page [1, 3, 2] then [4] (issue 10, item 3): emitting 1, 3 then failing on 2 lost 2 for good."""
+    paginator = ScrollPaginator("s", after_id=0)
+    assert _take(paginator, (1, 3, 2), 3) == [1, 2, 3]
+    echo = (3,) if inclusive else ()
+    assert _take(paginator, (*echo, 4), None) == [4]
+
+
+@pytest.mark.parametrize("ids", [(12, 14, 13, 14), (12, 9, 13), (12, 14, 10)])
+def test_a_page_out_of_order_with_an_old_or_twice_seen_id_emits_nothing(ids):
+    paginator = ScrollPaginator("s", after_id=10)
+    emitted = []
+    with pytest.raises(ScrollError):
+        emitted.extend(r["id"] for r in paginator.new_records(Page(_records(*ids), None)))
+    assert emitted == []
+    assert paginator.last_id == 10

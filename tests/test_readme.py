@@ -18,7 +18,7 @@ from tap_kondado.settings import CONFIG_SCHEMA
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-SDK_SETTINGS = ("stream_map", "faker_config", "flattening_", "batch_config")
+SDK_SETTINGS = ("stream_map", "faker_config", "flattening_")
 HUB = yaml.safe_load((ROOT / "hub" / "tap-kondado.yml").read_text())
 
 

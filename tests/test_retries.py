@@ -86,8 +86,11 @@ def test_backoff_is_capped(sleeps):
     ("fault", "described"),
     [
         (transient("HTTP 502 Bad Gateway"), "HTTP 502 Bad Gateway"),
-        (requests.exceptions.ConnectionError(f"Max retries exceeded with url: {URL_WITH_TOKEN}"), "connection failed"),
-        (ConnectionResetError(104, "Connection reset by peer"), "connection failed"),
+        (
+            requests.exceptions.ConnectionError(f"Max retries exceeded with url: {URL_WITH_TOKEN}"),
+            "connection to the API failed",
+        ),
+        (ConnectionResetError(104, "Connection reset by peer"), "connection reset"),
         (requests.exceptions.ReadTimeout(f"Read timed out: {URL_WITH_TOKEN}"), "request timed out"),
         (requests.exceptions.ChunkedEncodingError("IncompleteRead"), "connection broken mid-answer"),
     ],

@@ -158,3 +158,18 @@ def test_config_mistakes_exit_with_one_line_naming_the_setting(config, words):
     assert len(error_lines) == 1
     assert words in error_lines[0]
     assert run.stdout == ""
+
+
+def test_a_client_ids_account_that_brings_nothing_is_named_once_per_stream(sim):
+    """An account the token cannot see (a typo) ran to the end with 0 logs and no word (issue 10, item 12)."""
+    run = run_tap(config_for(sim.url, client_ids=[1, 99]))
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]
+    assert sorted(warnings) == [
+        f"{stream}: client_ids account 99 brought no logs; check the id, and that the token can see that account"
+        for stream in ("model_logs", "pipeline_logs")
+    ]
+    assert run.ids("pipeline_logs") == [r["id"] for r in sim.visible("pipeline_logs", TEST_KEY, 1)]
+    # resumed with nothing new: account 1 has a bookmark, so an empty scroll is no news
+    again = run_tap(config_for(sim.url, client_ids=[1]), run.final_state)
+    assert not [line for line in again.stderr.splitlines() if "| WARNING " in line]

@@ -117,3 +117,76 @@ def test_time_extracted_is_within_the_run_and_ascends(sim):
     stamps = [datetime.datetime.fromisoformat(m["time_extracted"]) for m in messages]
     assert all(started <= stamp <= finished for stamp in stamps)
     assert stamps == sorted(stamps)
+
+
+def test_a_target_that_stops_reading_ends_the_run_in_one_line(make_sim, tmp_path):
+    """`tap-kondado ... | head -c 1000` (issue 10, item 7): one line, a non-zero exit within a second."""
+    sim = make_sim(pipeline_logs=2000, model_logs=100)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(config_for(sim.url, rate_limits=[{"max_requests": 1, "window_seconds": 0.05}])))
+    with subprocess.Popen([*TAP, "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as tap:
+        head = tap.stdout.read(1000)
+        tap.stdout.close()  # what `head` does once it has its bytes
+        closed_at = time.monotonic()
+        code = tap.wait(timeout=30)
+        took = time.monotonic() - closed_at
+        stderr = tap.stderr.read().decode()
+    assert len(head) == 1000
+    assert code != 0
+    assert took < 1.0, f"took {took:.2f} s to notice"
+    assert "Traceback" not in stderr
+    errors = [line.split(" | ", 3)[-1] for line in stderr.splitlines() if "ERROR" in line]
+    assert errors == ["the output was closed: the target stopped reading"]
+    assert "Exception ignored" not in stderr
+
+
+def test_a_lone_surrogate_is_emitted_as_a_replacement_character(make_sim):
+    """A truncated emoji ("Vendas \\ud83d") stopped the stream for good (issue 10, item 2)."""
+    sim = make_sim(pipeline_logs=0, model_logs=0)
+    broken = [
+        {"id": 11, "client_id": 1, "pipeline_name": "Vendas \ud83d", "createdAt": "2026-01-01T00:00:00Z\udc00"},
+        {"id": 12, "client_id": 1, "pipeline_name": "\udc00 Compras \ud83d"},
+        {"id": 13, "client_id": 1, "pipeline_name": "Estoque \U0001f600"},
+    ]
+    sim.add_records("pipeline_logs", broken)
+    run = run_tap(config_for(sim.url))
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    assert [r["pipeline_name"] for r in run.records("pipeline_logs")] == [
+        "Vendas \ufffd",
+        "\ufffd Compras \ufffd",
+        "Estoque \U0001f600",
+    ]
+    assert run.records("pipeline_logs")[0]["createdAt"] == "2026-01-01T00:00:00Z\ufffd"
+    assert bookmark(run.final_state, "pipeline_logs") == 13
+    warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]
+    assert sorted(w for w in warnings if "surrogate" in w) == [
+        "pipeline_logs: id 11 has a broken character (a lone UTF-16 surrogate) in createdAt; "
+        "emitted with U+FFFD in its place",
+        "pipeline_logs: id 11 has a broken character (a lone UTF-16 surrogate) in pipeline_name; "
+        "emitted with U+FFFD in its place",
+    ]
+
+
+def test_a_target_that_stops_reading_during_a_long_wait_ends_the_run_at_once(make_sim, tmp_path):
+    """Noticed without waiting for the next write: here a 30 s rate-limit wait (issue 10, item 7)."""
+    sim = make_sim(pipeline_logs=400, model_logs=200, faults={2: "rate_limit:30"})
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(config_for(sim.url)))
+    with subprocess.Popen([*TAP, "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as tap:
+        head = tap.stdout.read(1000)
+        deadline = time.monotonic() + 30
+        while len(sim.log) < 2 and time.monotonic() < deadline:  # the tap now waits 30 s
+            time.sleep(0.01)
+        time.sleep(0.2)
+        tap.stdout.close()
+        closed_at = time.monotonic()
+        code = tap.wait(timeout=30)
+        took = time.monotonic() - closed_at
+        stderr = tap.stderr.read().decode()
+    assert len(head) == 1000
+    assert code == 1
+    assert took < 1.0, f"took {took:.2f} s to notice"
+    assert "Traceback" not in stderr
+    errors = [line.split(" | ", 3)[-1] for line in stderr.splitlines() if "ERROR" in line]
+    assert errors == ["the output was closed: the target stopped reading"]

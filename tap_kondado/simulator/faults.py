@@ -9,6 +9,7 @@ A fault is a string `kind` or `kind:argument`, or a dict `{"kind": "body", "stat
 | `429` | HTTP 429 with no body; `429:N` adds `Retry-After: N` |
 | `reset` | the connection is reset before any answer |
 | `slow:S` | the normal answer, after S seconds |
+| `drip:S` | the normal answer, status line and headers included, one byte every S seconds |
 | `malformed` | HTTP 200, a body that is not JSON |
 | `truncated` | HTTP 200, the normal JSON body cut in half |
 | `html` | HTTP 200, a proxy's HTML page |
@@ -30,6 +31,7 @@ KINDS = {
     "429",
     "reset",
     "slow",
+    "drip",
     "malformed",
     "truncated",
     "html",

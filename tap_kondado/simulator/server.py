@@ -395,6 +395,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def _drip(self, status: int, payload: bytes, every: float) -> None:
+        """The whole answer a byte at a time: each read is quick, the answer never ends."""
+        self.close_connection = True
+        for byte in _drip_bytes(status, payload):
+            self.wfile.write(bytes((byte,)))
+            time.sleep(every)
+
     def _fault(self, fault: Fault, status: int, payload: bytes) -> None:
         kind, arg = fault.kind, fault.argument
         html = b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
@@ -409,6 +416,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "slow":
             time.sleep(float(arg or 5))
             self._send(status, payload)
+        elif kind == "drip":
+            self._drip(status, payload, float(arg or 0.5))
         elif kind == "malformed":
             self._send(200, b'{"success": true, "data": {"success": tru')
         elif kind == "truncated":
@@ -423,6 +432,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, json.dumps(_wrap(body, inner=kind.startswith("inner"))).encode())
         elif kind == "body":
             self._send(fault.status, fault.body.encode(), fault.content_type)
+
+
+def _drip_bytes(status: int, payload: bytes) -> bytes:
+    head = f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    return head.encode() + payload
 
 
 def _wrap(error: dict, *, inner: bool) -> dict:
