@@ -19,7 +19,9 @@ from singer_sdk.streams import RESTStream
 from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
 from tap_kondado.envelope import parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
+from tap_kondado.lookback import LookbackPass
 from tap_kondado.pagination import ScrollPaginator
+from tap_kondado.progress import Progress, StreamStats, interval_from_env
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -67,6 +69,10 @@ class KondadoStream(RESTStream[int]):
     retention_days: ClassVar[int | None] = None
     #: When the page being emitted arrived: its records' time_extracted.
     _page_extracted_at: datetime.datetime | None = None
+    #: The partition's lookback this run (None: `lookback_hours` is 0).
+    _lookback: LookbackPass | None = None
+    #: Ids up to here are re-read window logs: they must not move the bookmark (-1: none).
+    _window_until: int = -1
 
     @property
     def url_base(self) -> str:
@@ -100,8 +106,22 @@ class KondadoStream(RESTStream[int]):
         """Scroll one partition; on failure, emit the state reached before re-raising."""
         # get_new_paginator() and post_process() run per page and per record: the
         # partition's scroll and state dict are set up once here.
-        self._paginator = ScrollPaginator(self.name, self._after_id(context))
         self._partition_state = self.get_context_state(context)
+        after_id = self._after_id(context)
+        self._lookback = self._start_lookback(context, after_id)
+        self._window_until = -1
+        if self._lookback is not None:
+            after_id = self._lookback.after_id(after_id)
+            if self._lookback.is_window_record(after_id + 1):
+                self._window_until = int(self._lookback.bookmark or 0)
+        self._paginator = ScrollPaginator(self.name, after_id)
+        self._progress = Progress(
+            self.logger,
+            self.name,
+            self.stats,
+            client_id=(context or {}).get("client_id"),
+            interval=interval_from_env(),
+        )
         self._warn_if_logs_may_be_purged(context)
         try:
             yield from super().get_records(context)
@@ -109,6 +129,35 @@ class KondadoStream(RESTStream[int]):
             # The SDK writes no STATE when a stream raises: send what was completed.
             self._write_state_message()
             raise
+        if self._lookback is not None:
+            self._lookback.finish()
+            self.stats.changed += self._lookback.changed
+            self._write_state_message()
+        self._progress.end()
+
+    @cached_property
+    def stats(self) -> StreamStats:
+        """Counts of this run for the stream, over all its partitions (the summary's figures)."""
+        return StreamStats()
+
+    def log_sync_costs(self) -> None:
+        """The SDK's cost line, then the run summary (the SDK calls this once per stream, at the end)."""
+        super().log_sync_costs()
+        if self.selected:
+            text, fields = self.stats.summary(self.name)
+            self.logger.info("%s", text, extra={"summary": fields})
+
+    def _start_lookback(self, context: Context | None, after_id: int) -> LookbackPass | None:
+        """The partition's lookback for this run, if `lookback_hours` asks for one."""
+        hours = float(self.config.get("lookback_hours") or 0)
+        if hours <= 0:
+            return None
+        bookmark = after_id if self.get_starting_replication_key_value(context) is not None else None
+        lookback = LookbackPass(self._partition_state, hours, bookmark, self._partition_state.get(CREATED_AT_STATE_KEY))
+        if reason := lookback.why_no_window():
+            where = f"{self.name} {dict(context)}" if context else self.name
+            self.logger.info("%s: lookback re-reads nothing this run: %s", where, reason)
+        return lookback
 
     def get_new_paginator(self) -> ScrollPaginator:
         """The scroll prepared by get_records for the current partition."""
@@ -128,11 +177,35 @@ class KondadoStream(RESTStream[int]):
     def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         """The page's records that were not emitted yet, then a STATE vouching for all of them."""
         self._page_extracted_at = datetime.datetime.now(datetime.timezone.utc)
-        yield from self._paginator.page_of(response)
+        records = self._paginator.page_of(response)
+        if self._lookback is None:
+            yield from self._counted(records)
+        else:
+            yield from self._lookback.emit(records)
+            self.stats.new += self._lookback.new
+            self._lookback.new = 0
+            self._lookback.page_done(parse_page(response).records)
+        page = parse_page(response).records
+        self._progress.page(page[-1].get("createdAt") if page else None)
         # The SDK resumes this generator only once the page's last record is written and
         # counted; a STATE now means a run killed before the next page repeats nothing, and
         # one killed mid-page repeats only what it emitted of that page.
         self._write_state_message()
+
+    def _counted(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """The records, counted as new logs for the summary."""
+        count = 0
+        try:
+            for record in records:
+                count += 1
+                yield record
+        finally:
+            self.stats.new += count
+
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        """The SDK's, skipping re-read window logs: the SDK would refuse them (is_sorted) as below the bookmark."""
+        if latest_record["id"] > self._window_until:
+            super()._increment_stream_state(latest_record, context=context)
 
     def _write_starting_replication_value(self, context: Context | None) -> None:
         """The SDK's, minus its fallback to a `start_date` setting.
@@ -197,7 +270,8 @@ class KondadoStream(RESTStream[int]):
                 )
                 converted = None
             row[name] = converted
-        self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
+        if row["id"] > self._window_until:  # a re-read window log is not the bookmark's
+            self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
         return row
 
     @cached_property
@@ -281,6 +355,8 @@ class KondadoStream(RESTStream[int]):
     def backoff_handler(self, details: dict) -> None:
         """One line per retry, naming the fault but never the URL (it carries the token)."""
         exc = details.get("exception")
+        if isinstance(exc, RateLimitedError):
+            self.stats.waited_seconds += details.get("wait") or 0
         self.logger.log(
             logging.INFO if isinstance(exc, RateLimitedError) else logging.WARNING,
             "%s: %s; retrying in %.1f s (try %d)",
@@ -304,7 +380,7 @@ class KondadoStream(RESTStream[int]):
             jitter=self.backoff_jitter,
             on_backoff=self.backoff_handler,
             logger=None,
-        )(func)
+        )(self._counted_request(func))
         on_rate_limit = backoff.on_exception(
             backoff.runtime,
             RateLimitedError,
@@ -326,6 +402,25 @@ class KondadoStream(RESTStream[int]):
                 attempts = "1 try" if tries == 1 else f"{tries} tries"
                 msg = f"{self.name}: giving up after {attempts}; last fault: {_describe(exc)}"
                 raise KondadoAPIError(msg) from None
+
+        return request
+
+    def _counted_request(self, func):  # noqa: ANN001, ANN202
+        """`func` counted for the summary: each try, its pacing wait, and rate-limit answers."""
+        stats = self.stats
+        limiter = getattr(self.requests_session, "limiter", None)
+
+        def request(*args: Any, **kwargs: Any) -> requests.Response:
+            stats.requests += 1
+            waited_before = limiter.waited_seconds if limiter is not None else 0.0
+            try:
+                return func(*args, **kwargs)
+            except RateLimitedError:
+                stats.rate_limited += 1
+                raise
+            finally:
+                if limiter is not None:
+                    stats.waited_seconds += limiter.waited_seconds - waited_before
 
         return request
 

@@ -27,7 +27,7 @@ def test_settings_table_matches_about():
     ).stdout
     rows = [line for line in about.splitlines() if line.startswith("| ") and not line.startswith("| Setting")]
     own = [row for row in rows if not row.split("|")[1].strip().startswith(SDK_SETTINGS)]
-    assert len(own) == 8
+    assert len(own) == 9
     for row in own:
         assert row in README, f"README lacks the --about row: {row}"
     for row in rows:

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tap_kondado.simulator.data import STREAMS, LogFactory, generate
+from tap_kondado.simulator.data import STREAMS, LogFactory, _stamp, generate
 from tap_kondado.simulator.faults import Fault, parse_schedule
 
 PAGE_SIZE = 50
@@ -131,6 +131,17 @@ class Simulator:
                 self._ids[stream].append(record["id"])
                 new.append(record)
             return new
+
+    def update_log(self, stream: str, record_id: int, **fields: Any) -> dict[str, Any]:
+        """Change a log as Kondado may after creating it: set `fields`, stamp updatedAt now."""
+        with self._lock:
+            position = bisect.bisect_left(self._ids[stream], record_id)
+            if position == len(self._ids[stream]) or self._ids[stream][position] != record_id:
+                msg = f"no {stream} log with id {record_id}"
+                raise KeyError(msg)
+            record = self.records[stream][position]
+            record.update(fields, updatedAt=_stamp(datetime.datetime.now(datetime.timezone.utc)))
+            return record
 
     def add_records(self, stream: str, records: list[dict[str, Any]]) -> None:
         """Append records as given (hostile-input tests); served in the order added."""
