@@ -45,16 +45,18 @@ def parse_time(value: object) -> datetime.datetime | None:
 
 
 def comparable(value: object) -> str | None:
-    """A time as a string that sorts chronologically: the API's own form as is, others rewritten.
+    """A time (string or datetime) as a string that sorts chronologically: the API's form as is.
 
     The API writes every time as "YYYY-MM-DDTHH:MM:SS.mmmZ", which sorts as text; only
     another form pays for a parse.
     """
     if isinstance(value, str) and len(value) == _CANONICAL_LENGTH and value[-1] == "Z" and value[10] == "T":
         return value
-    moment = parse_time(value)
+    moment = value if isinstance(value, datetime.datetime) else parse_time(value)
     if moment is None:
         return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
     moment = moment.astimezone(datetime.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -113,7 +115,7 @@ class LookbackPass:
         newest = parse_time(newest_created)
         if bookmark is not None and newest is not None and self.watermark is not None:
             window_start = comparable(newest - datetime.timedelta(hours=hours))
-            start_id = window_start_id(self.state["checkpoints"], window_start or "")
+            start_id = window_start_id(self.state["checkpoints"], str(window_start))
             if start_id is not None and start_id <= bookmark:
                 self.start_id = start_id
         self.in_window = self.start_id is not None
