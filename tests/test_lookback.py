@@ -19,6 +19,7 @@ from tap_kondado.lookback import (
     window_start_id,
 )
 from tests.tap_runner import TEST_KEY, bookmark, config_for, run_tap
+from tests.test_interruption import PACED, run_until
 
 T0 = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
 STREAMS = ("pipeline_logs", "model_logs")
@@ -284,3 +285,56 @@ def test_lookback_hours_must_be_a_number_not_below_zero(sim):
         assert run.returncode == 1
         assert f"setting 'lookback_hours' {words}" in run.stderr
         assert "Traceback" not in run.stderr
+
+
+# --- SIGKILL in the middle of a lookback pass ----------------------------------------
+
+
+def _pipeline_requests_since(since: int):
+    def when(messages, sim) -> bool:
+        return len(_requests(sim, "pipeline_logs", since)) >= 3  # two window pages done, the third asked
+
+    return when
+
+
+def _first_changed_record(since: int):
+    def when(messages, sim) -> bool:
+        return any(m["type"] == "RECORD" and m["stream"] == "pipeline_logs" for m in messages)
+
+    return when
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_when", [_pipeline_requests_since, _first_changed_record])
+def test_killed_mid_lookback_pass_the_next_run_redoes_it_losing_nothing(make_sim, kill_when):
+    sim = make_sim(pipeline_logs=1200, model_logs=300)
+    config = config_for(sim.url, lookback_hours=36)
+    first = run_tap(config)
+    visible = sim.visible("pipeline_logs", TEST_KEY)
+    window_start = comparable(parse_time(visible[-1]["createdAt"]) - datetime.timedelta(hours=36))
+    checkpoints = first.final_state["bookmarks"]["pipeline_logs"][STATE_KEY]["checkpoints"]
+    window = [r for r in visible if r["id"] >= window_start_id(checkpoints, window_start)]
+    assert len(window) > 150  # four pages or more: a kill lands inside the pass
+    changed = [window[5]["id"], window[len(window) // 2]["id"], window[-1]["id"]]
+    for record_id in changed:
+        sim.update_log("pipeline_logs", record_id, row_count="77")
+    time.sleep(0.01)
+    new = [r["id"] for r in sim.append("pipeline_logs", 60) if r["client_id"] in (1, 2, 3)]
+
+    paced = {**config, "rate_limits": PACED}
+    killed = run_until(paced, first.final_state, sim, kill_when(len(sim.log)))
+    assert killed.returncode != 0, "the kill should land before the run ends"
+    killed_state = killed.final_state
+    assert (
+        killed_state["bookmarks"]["pipeline_logs"][STATE_KEY]["watermark"]
+        == (first.final_state["bookmarks"]["pipeline_logs"][STATE_KEY]["watermark"])
+    ), "a pass cut short must not raise the watermark"
+    assert bookmark(killed_state, "pipeline_logs") == bookmark(first.final_state, "pipeline_logs")
+
+    resumed = run_tap(config, killed_state)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.ids("pipeline_logs") == changed + new  # the whole pass again, then the new logs
+    assert bookmark(resumed.final_state, "pipeline_logs") == new[-1]
+    _assert_bookmarks_never_go_back([first, killed, resumed])
+    again = run_tap(config, resumed.final_state)
+    assert again.ids("pipeline_logs") == []
