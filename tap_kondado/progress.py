@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tap_kondado.lookback import parse_time
+from tap_kondado.lookback import comparable, parse_time
 
 if TYPE_CHECKING:
     import logging
@@ -132,7 +132,7 @@ class Progress:
             "client_id": self.client_id,
             "logs": self.stats.logs - self._logs_at_start,
             "requests": self.stats.requests - self._requests_at_start,
-            "newest_created_at": None if self.newest_created is None else self.newest_created.isoformat(),
+            "newest_created_at": comparable(self.newest_created),
             "behind_seconds": None if behind is None else round(behind),
             "eta_seconds": None if eta is None else round(eta),
             "done": final,
