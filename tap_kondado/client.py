@@ -177,30 +177,22 @@ class KondadoStream(RESTStream[int]):
     def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         """The page's records that were not emitted yet, then a STATE vouching for all of them."""
         self._page_extracted_at = datetime.datetime.now(datetime.timezone.utc)
-        records = self._paginator.page_of(response)
+        page = parse_page(response).records
         if self._lookback is None:
-            yield from self._counted(records)
+            after = self._paginator.last_id
+            yield from self._paginator.page_of(response)
+            # Counted once per page: the scroll let through exactly the ids above `after`.
+            self.stats.new += sum(1 for record in page if record["id"] > after)
         else:
-            yield from self._lookback.emit(records)
+            yield from self._lookback.emit(self._paginator.page_of(response))
             self.stats.new += self._lookback.new
             self._lookback.new = 0
-            self._lookback.page_done(parse_page(response).records)
-        page = parse_page(response).records
+            self._lookback.page_done(page)
         self._progress.page(page[-1].get("createdAt") if page else None)
         # The SDK resumes this generator only once the page's last record is written and
         # counted; a STATE now means a run killed before the next page repeats nothing, and
         # one killed mid-page repeats only what it emitted of that page.
         self._write_state_message()
-
-    def _counted(self, records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """The records, counted as new logs for the summary."""
-        count = 0
-        try:
-            for record in records:
-                count += 1
-                yield record
-        finally:
-            self.stats.new += count
 
     def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
         """The SDK's, skipping re-read window logs: the SDK would refuse them (is_sorted) as below the bookmark."""
