@@ -1,7 +1,7 @@
 """What `lookback_hours` costs per run: requests of an idle run, against the window's own pages.
 
 For each window, a simulated account (by default 100 pipelines run hourly: 2,400 logs a
-day, evenly spread, ending now) is synced in full (checkpoints thinned as a long sync
+day, evenly spread, ending a minute ago) is synced in full (checkpoints thinned as a long sync
 does), four logs inside the window are changed, and the next run is measured: its
 pipeline_logs requests, the logs in the window, the floor (window logs / 50), what it
 emitted. Requests at Kondado's 20 a minute make the minutes. Prints a table.
@@ -39,7 +39,7 @@ def run(config: dict, state: dict | None, workdir: Path) -> tuple[dict, list[dic
 
 def spread(records: list[dict], per_day: float) -> None:
     """createdAt (and updatedAt) of `records` evenly spaced at `per_day`, the last one now."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
     for back, record in enumerate(reversed(records)):
         moment = now - datetime.timedelta(days=back / per_day)
         record["createdAt"] = record["updatedAt"] = moment.strftime("%Y-%m-%dT%H:%M:%S.") + (

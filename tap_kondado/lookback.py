@@ -17,6 +17,9 @@ State, under the partition's `lookback` key (only while `lookback_hours` > 0):
 only at page ends, and a STATE goes out after each page, so a run killed mid-page
 resumes from what the last STATE vouched for. The watermark is raised only once the
 window has been read through: a run killed mid-window redoes the window with the old one.
+And it counts only updatedAt values from before the run began: a log changed mid-run,
+after the run read it, must still be newer than the watermark the next run compares with
+(logs created during a run are therefore sent once more by the next one).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
 STATE_KEY = "lookback"
+# Kondado's clock may run this much behind the machine's (NTP keeps both far closer).
+CLOCK_MARGIN = datetime.timedelta(seconds=2)
 MAX_CHECKPOINTS = 64
 _CANONICAL_LENGTH = len("2020-09-17T00:03:48.108Z")
 
@@ -103,14 +108,28 @@ def thin(checkpoints: list[list[Any]], hours: float, limit: int = MAX_CHECKPOINT
 class LookbackPass:
     """One stream-partition's lookback in one run: where to start, what to let through."""
 
-    def __init__(self, partition_state: dict, hours: float, bookmark: int | None, newest_created: object) -> None:
-        """`partition_state` is the SDK's writeable dict; `bookmark` the largest id already emitted."""
+    def __init__(
+        self,
+        partition_state: dict,
+        hours: float,
+        bookmark: int | None,
+        newest_created: object,
+        started: datetime.datetime | None = None,
+    ) -> None:
+        """`partition_state` is the SDK's writeable dict; `bookmark` the largest id already emitted.
+
+        `started`: when this scroll began (UTC; default now). Only updatedAt values from before
+        it, less CLOCK_MARGIN, raise the watermark: a log changed while the run reads, after the
+        run passed it, is later than every value counted, so the next run still sees it as changed.
+        """
         self.state: dict[str, Any] = partition_state.setdefault(STATE_KEY, {})
         self.state.setdefault("checkpoints", [])
         self.hours = hours
         self.bookmark = bookmark  # ids up to here are the window; above it, new logs
         self.watermark: str | None = self.state.get("watermark")
-        self._seen_newest: str | None = self.watermark  # newest updatedAt read this run
+        self._seen_newest: str | None = self.watermark  # newest updatedAt read this run, up to _counts_until
+        started = started or datetime.datetime.now(datetime.timezone.utc)
+        self._counts_until = str(comparable(started - CLOCK_MARGIN))
         self.start_id: int | None = None  # first id of the window, when it can be re-read
         newest = parse_time(newest_created)
         if bookmark is not None and newest is not None and self.watermark is not None:
@@ -159,7 +178,10 @@ class LookbackPass:
             created = comparable(first.get("createdAt"))
             if isinstance(first.get("id"), int) and not isinstance(first["id"], bool) and created is not None:
                 self._add_checkpoint(first["id"], created)
-            updated = [u for u in map(comparable, (r.get("updatedAt") for r in records)) if u is not None]
+            until = self._counts_until
+            updated = [
+                u for u in map(comparable, (r.get("updatedAt") for r in records)) if u is not None and u <= until
+            ]
             if updated and (self._seen_newest is None or max(updated) > self._seen_newest):
                 self._seen_newest = max(updated)
             last_id = records[-1].get("id")

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tap_kondado.lookback import (
+    CLOCK_MARGIN,
     MAX_CHECKPOINTS,
     STATE_KEY,
     LookbackPass,
@@ -23,6 +24,19 @@ from tests.test_interruption import PACED, run_until
 
 T0 = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
 STREAMS = ("pipeline_logs", "model_logs")
+
+
+def append_now(sim, count: int, client_id: int | None = None) -> list[dict]:
+    """New pipeline logs, none yet edited (the simulator may stamp an edit up to 90 minutes ahead)."""
+    new = sim.append("pipeline_logs", count, client_id=client_id)
+    for record in new:
+        record["updatedAt"] = record["createdAt"]
+    return new
+
+
+def settle() -> None:
+    """Let the clock pass CLOCK_MARGIN: logs written just before a run count as seen by it."""
+    time.sleep(CLOCK_MARGIN.total_seconds() + 0.1)
 
 
 def at(hours: float) -> str:
@@ -105,6 +119,23 @@ def test_the_watermark_rises_only_once_the_window_is_read_through():
     lookback.page_done(second)
     assert state[STATE_KEY]["watermark"] == at(30)
     assert [c[0] for c in state[STATE_KEY]["checkpoints"]] == [1, 4]
+
+
+def test_a_log_changed_mid_run_after_the_run_passed_it_is_caught_by_the_next_run():
+    started = T0 + datetime.timedelta(hours=30)
+    state = {STATE_KEY: {"watermark": at(20), "checkpoints": [[1, at(0)]]}}
+    lookback = LookbackPass(state, hours=100, bookmark=3, newest_created=at(18), started=started)
+    window = [log(1, 0), log(2, 1), log(3, 18)]
+    list(lookback.emit(window))
+    lookback.page_done(window)
+    # meanwhile log 2 is changed (hour 30.01), then a log is created (30.02) and read as new
+    new = [log(4, 29), log(5, 30.02)]
+    list(lookback.emit(new))
+    lookback.page_done(new)
+    assert state[STATE_KEY]["watermark"] == at(29)  # not 30.02: that log was written during the run
+    following = LookbackPass(state, hours=100, bookmark=5, newest_created=at(30.02), started=started)
+    again = [log(1, 0), log(2, 1, updated_h=30.01), log(3, 18), log(4, 29), log(5, 30.02)]
+    assert [r["id"] for r in following.emit(again)] == [2, 5]  # the change, and the mid-run log once more
 
 
 def test_a_scroll_ending_inside_the_window_still_commits_the_watermark():
@@ -204,7 +235,8 @@ def test_lookback_emits_exactly_new_and_changed_logs(make_sim, reading):
         sim.update_log("pipeline_logs", record_id, row_count="4242")
     sim.update_log("pipeline_logs", outside[-1]["id"], row_count="4242")  # before the window's first page
     time.sleep(0.01)  # the new logs' createdAt/updatedAt come after the changes
-    new = [r["id"] for r in sim.append("pipeline_logs", 40) if r["client_id"] in (1, 2, 3)]
+    new = [r["id"] for r in append_now(sim, 40) if r["client_id"] in (1, 2, 3)]
+    settle()
 
     since = len(sim.log)
     second = run_tap(config, first.final_state)
@@ -248,7 +280,8 @@ def test_lookback_turned_on_later_starts_its_bookkeeping_and_says_so(sim):
     second = run_tap(config, first.final_state)
     assert second.ids("pipeline_logs") == []
     assert "lookback re-reads nothing this run: no updatedAt watermark" in second.stderr
-    sim.append("pipeline_logs", 10, client_id=1)
+    append_now(sim, 10, client_id=1)
+    settle()
     third = run_tap(config, second.final_state)
     sim.update_log("pipeline_logs", third.ids("pipeline_logs")[0], row_count="7")
     fourth = run_tap(config, third.final_state)
@@ -264,7 +297,7 @@ def test_each_client_ids_partition_keeps_its_own_lookback(sim):
         sim.update_log("pipeline_logs", record_id, row_count="9")
     sim.update_log("pipeline_logs", sim.visible("pipeline_logs", TEST_KEY, client_id=2)[-1]["id"], row_count="9")
     time.sleep(0.01)
-    new = sim.append("pipeline_logs", 5, client_id=3)
+    new = append_now(sim, 5, client_id=3)
     second = run_tap(config, first.final_state)
     assert second.returncode == 0, second.stderr
     assert second.ids("pipeline_logs") == [changed[1], changed[3], *(r["id"] for r in new)]
@@ -319,7 +352,8 @@ def test_killed_mid_lookback_pass_the_next_run_redoes_it_losing_nothing(make_sim
     for record_id in changed:
         sim.update_log("pipeline_logs", record_id, row_count="77")
     time.sleep(0.01)
-    new = [r["id"] for r in sim.append("pipeline_logs", 60) if r["client_id"] in (1, 2, 3)]
+    new = [r["id"] for r in append_now(sim, 60) if r["client_id"] in (1, 2, 3)]
+    settle()
 
     paced = {**config, "rate_limits": PACED}
     killed = run_until(paced, first.final_state, sim, kill_when(len(sim.log)))
