@@ -19,6 +19,7 @@ from singer_sdk.streams import RESTStream
 from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
 from tap_kondado.envelope import parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
+from tap_kondado.lookback import STATE_KEY as LOOKBACK_STATE_KEY
 from tap_kondado.lookback import LookbackPass
 from tap_kondado.pagination import ScrollPaginator
 from tap_kondado.progress import Progress, StreamStats, interval_from_env
@@ -112,8 +113,8 @@ class KondadoStream(RESTStream[int]):
         self._window_until = -1
         if self._lookback is not None:
             after_id = self._lookback.after_id(after_id)
-            if self._lookback.is_window_record(after_id + 1):
-                self._window_until = int(self._lookback.bookmark or 0)
+            if self._lookback.start_id is not None and self._lookback.bookmark is not None:
+                self._window_until = self._lookback.bookmark
         self._paginator = ScrollPaginator(self.name, after_id)
         self._progress = Progress(
             self.logger,
@@ -151,6 +152,9 @@ class KondadoStream(RESTStream[int]):
         """The partition's lookback for this run, if `lookback_hours` asks for one."""
         hours = float(self.config.get("lookback_hours") or 0)
         if hours <= 0:
+            # Off: forget its bookkeeping, or turning it on again later would re-read (and
+            # re-send) everything loaded since, from a stale checkpoint and watermark.
+            self._partition_state.pop(LOOKBACK_STATE_KEY, None)
             return None
         bookmark = after_id if self.get_starting_replication_key_value(context) is not None else None
         lookback = LookbackPass(self._partition_state, hours, bookmark, self._partition_state.get(CREATED_AT_STATE_KEY))

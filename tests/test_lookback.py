@@ -288,6 +288,20 @@ def test_lookback_turned_on_later_starts_its_bookkeeping_and_says_so(sim):
     assert fourth.ids("pipeline_logs") == third.ids("pipeline_logs")[:1]
 
 
+def test_turned_off_the_bookkeeping_is_dropped_so_turning_it_on_again_starts_afresh(sim):
+    config = config_for(sim.url, lookback_hours=24)
+    first = run_tap(config)
+    assert STATE_KEY in first.final_state["bookmarks"]["pipeline_logs"]
+    append_now(sim, 120, client_id=1)
+    settle()
+    off = run_tap(config_for(sim.url), first.final_state)
+    assert STATE_KEY not in off.final_state["bookmarks"]["pipeline_logs"]
+    since = len(sim.log)
+    on_again = run_tap(config, off.final_state)
+    assert on_again.ids("pipeline_logs") == []  # not the 120 loaded while it was off
+    assert len(_requests(sim, "pipeline_logs", since)) == 1
+
+
 def test_each_client_ids_partition_keeps_its_own_lookback(sim):
     config = config_for(sim.url, lookback_hours=24, client_ids=[1, 3])
     first = run_tap(config)
