@@ -216,9 +216,12 @@ def _assert_bookmarks_never_go_back(runs, client_ids=(None,)):
             assert values == sorted(values), f"{stream}: the bookmark moved backwards"
 
 
-@pytest.mark.parametrize("reading", ["inclusive", "exclusive"])
-def test_lookback_emits_exactly_new_and_changed_logs(make_sim, reading):
-    sim = make_sim(pipeline_logs=1200, model_logs=300, reading=reading)
+@pytest.mark.parametrize(
+    ("reading", "end_signal"),
+    [("inclusive", "last"), ("exclusive", "last"), ("inclusive", "empty"), ("exclusive", "empty")],
+)
+def test_lookback_emits_exactly_new_and_changed_logs(make_sim, reading, end_signal):
+    sim = make_sim(pipeline_logs=1200, model_logs=300, reading=reading, end_signal=end_signal)
     config = config_for(sim.url, lookback_hours=24)
     first = run_tap(config)
     assert first.returncode == 0, first.stderr
