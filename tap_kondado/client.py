@@ -144,7 +144,12 @@ class KondadoStream(RESTStream[int]):
     def log_sync_costs(self) -> None:
         """The SDK's cost line, then the run summary (the SDK calls this once per stream, at the end)."""
         super().log_sync_costs()
-        if self.selected:
+        self.log_summary()
+
+    def log_summary(self) -> None:
+        """One line on what this stream did this run; once (the tap also calls it when a run fails)."""
+        if self.selected and not self.__dict__.get("_summary_logged"):
+            self._summary_logged = True
             text, fields = self.stats.summary(self.name)
             self.logger.info("%s", text, extra={"summary": fields})
 

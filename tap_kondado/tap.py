@@ -47,6 +47,15 @@ class TapKondado(Tap):
         """One HTTP session and rate limiter for the whole tap: Kondado limits per key."""
         return PacedSession(SlidingWindowLimiter.from_config(self.config.get("rate_limits")))
 
+    def sync_all(self) -> None:
+        """The SDK's, plus the run summary of each stream when a stream fails (the SDK logs it only on success)."""
+        try:
+            super().sync_all()
+        except Exception:
+            for stream in self.streams.values():
+                stream.log_summary()
+            raise
+
     def discover_streams(self) -> list[PipelineLogsStream | ModelLogsStream]:
         """The two log streams."""
         return [PipelineLogsStream(self), ModelLogsStream(self)]

@@ -169,3 +169,14 @@ def test_progress_and_summary_as_structured_fields_in_json_logs(sim, tmp_path):
     assert {p["stream"] for p in finished if p["done"]} == set(STREAMS)
     assert summaries["pipeline_logs"]["logs"] == len(run.ids("pipeline_logs"))
     assert summaries["pipeline_logs"]["requests"] == sum(1 for e in sim.log if e["path"] == "/pipeline_logs")
+
+
+def test_a_failed_run_still_sums_up_each_stream(sim):
+    sim.schedule({3: "error:SOMETHING_BROKE"})
+    run = run_tap(config_for(sim.url))
+    assert run.returncode == 1
+    summaries = [line for line in run.stderr.splitlines() if "run summary" in line]
+    assert len(summaries) == 2
+    models = len(run.ids("model_logs"))  # model_logs is synced first, in two pages
+    assert f"model_logs: run summary: {models} logs emitted ({models} new, 0 changed), 2 requests" in summaries[0]
+    assert "pipeline_logs: run summary: 0 logs emitted (0 new, 0 changed), 1 requests" in summaries[1]
