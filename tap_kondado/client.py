@@ -22,7 +22,10 @@ from tap_kondado import network
 from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
 from tap_kondado.envelope import Page, parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
+from tap_kondado.lookback import STATE_KEY as LOOKBACK_STATE_KEY
+from tap_kondado.lookback import LookbackPass
 from tap_kondado.pagination import ScrollPaginator
+from tap_kondado.progress import Progress, StreamStats, interval_from_env
 from tap_kondado.seek import DEFAULT_TOLERANCE, created_at, parse_start_date, seek
 from tap_kondado.state import normalize_bookmark
 
@@ -80,6 +83,10 @@ class KondadoStream(RESTStream[int]):
     retention_days: ClassVar[int | None] = None
     #: Epoch seconds: logs created before this are dropped (a scroll from start_date).
     _not_before: float | None = None
+    #: The partition's lookback this run (None: `lookback_hours` is 0).
+    _lookback: LookbackPass | None = None
+    #: Ids up to here are re-read window logs: they must not move the bookmark (-1: none).
+    _window_until: int = -1
 
     @property
     def url_base(self) -> str:
@@ -124,6 +131,13 @@ class KondadoStream(RESTStream[int]):
         # get_new_paginator() and post_process() run per page and per record: the
         # partition's scroll and state dict are set up once here.
         self._partition_state = self.get_context_state(context)
+        self._progress = Progress(
+            self.logger,
+            self.name,
+            self.stats,
+            client_id=(context or {}).get("client_id"),
+            interval=interval_from_env(),
+        )
         self._warn_if_logs_may_be_purged(context)
         try:
             self._paginator = self._start_scroll(context)
@@ -133,16 +147,31 @@ class KondadoStream(RESTStream[int]):
             # The SDK writes no STATE when a stream raises: send what was completed.
             self._write_state_message()
             raise
+        if self._lookback is not None:
+            self._lookback.finish()
+            self.stats.changed += self._lookback.changed
+            self._write_state_message()
+        self._progress.end()
         self._warn_if_account_brought_nothing(context, after_id)
 
     def _start_scroll(self, context: Context | None) -> ScrollPaginator:
-        """From the bookmark; on a first sync with `start_date`, from where the seek landed."""
+        """Where this partition's scroll starts.
+
+        From the bookmark, or the lookback window before it; on a first sync with
+        `start_date`, from where the seek landed.
+        """
         bookmark = self.get_starting_replication_key_value(context)
         first_id = int(self.config.get("start_element_id", 0))
         floor = self._partition_state.get(NOT_BEFORE_STATE_KEY)
         self._not_before = created_at({"createdAt": floor}) if bookmark is not None else None
+        self._lookback = self._start_lookback(context, None if bookmark is None else int(bookmark))
+        self._window_until = -1
         if bookmark is not None:
-            return ScrollPaginator(self.name, int(bookmark))
+            after_id = int(bookmark)
+            if self._lookback is not None and self._lookback.start_id is not None:
+                self._window_until = after_id  # ids up to the bookmark are the re-read window
+                after_id = self._lookback.after_id(after_id)
+            return ScrollPaginator(self.name, after_id)
         start_date = self.config.get("start_date")
         if not start_date:
             return ScrollPaginator(self.name, first_id - 1)
@@ -182,12 +211,43 @@ class KondadoStream(RESTStream[int]):
 
     def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The SDK's page loop, after the page the seek already fetched (if any)."""
-        if self._paginator.first_page is not None:
-            yield from self._paginator.take_first_page()
-            self._write_state_message()  # as after every page (see parse_response)
+        page = self._paginator.first_page
+        if page is not None:
+            yield from self._emit(page, self._paginator.take_first_page())
             if self._paginator.finished:
                 return
         yield from super().request_records(context)
+
+    @cached_property
+    def stats(self) -> StreamStats:
+        """Counts of this run for the stream, over all its partitions (the summary's figures)."""
+        return StreamStats()
+
+    def log_sync_costs(self) -> None:
+        """The SDK's cost line, then the run summary (the SDK calls this once per stream, at the end)."""
+        super().log_sync_costs()
+        self.log_summary()
+
+    def log_summary(self) -> None:
+        """One line on what this stream did this run; once (the tap also calls it when a run fails)."""
+        if self.selected and not self.__dict__.get("_summary_logged"):
+            self._summary_logged = True
+            text, fields = self.stats.summary(self.name)
+            self.logger.info("%s", text, extra={"summary": fields})
+
+    def _start_lookback(self, context: Context | None, bookmark: int | None) -> LookbackPass | None:
+        """The partition's lookback for this run, if `lookback_hours` asks for one."""
+        hours = float(self.config.get("lookback_hours") or 0)
+        if hours <= 0:
+            # Off: forget its bookkeeping, or turning it on again later would re-read (and
+            # re-send) everything loaded since, from a stale checkpoint and watermark.
+            self._partition_state.pop(LOOKBACK_STATE_KEY, None)
+            return None
+        lookback = LookbackPass(self._partition_state, hours, bookmark, self._partition_state.get(CREATED_AT_STATE_KEY))
+        if reason := lookback.why_no_window():
+            where = f"{self.name} {dict(context)}" if context else self.name
+            self.logger.info("%s: lookback re-reads nothing this run: %s", where, reason)
+        return lookback
 
     def get_new_paginator(self) -> ScrollPaginator:
         """The scroll prepared by get_records for the current partition."""
@@ -206,11 +266,32 @@ class KondadoStream(RESTStream[int]):
 
     def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
         """The page's records that were not emitted yet, then a STATE vouching for all of them."""
-        yield from self._paginator.page_of(response)
+        page = parse_page(response)
+        yield from self._emit(page, self._paginator.new_records(page))
+
+    def _emit(self, page: Page, new_records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """A page's new records, the run's bookkeeping on that page, then a STATE vouching for them."""
+        records = page.records
+        if self._lookback is None:
+            after = self._paginator.last_id
+            yield from new_records
+            # Counted once per page: the scroll let through exactly the ids above `after`.
+            self.stats.new += sum(1 for record in records if record["id"] > after)
+        else:
+            yield from self._lookback.emit(new_records)
+            self.stats.new += self._lookback.new
+            self._lookback.new = 0
+            self._lookback.page_done(records)
+        self._progress.page(records[-1].get("createdAt") if records else None)
         # The SDK resumes this generator only once the page's last record is written and
         # counted; a STATE now means a run killed before the next page repeats nothing, and
         # one killed mid-page repeats only what it emitted of that page.
         self._write_state_message()
+
+    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
+        """The SDK's, skipping re-read window logs: the SDK would refuse them (is_sorted) as below the bookmark."""
+        if latest_record["id"] > self._window_until:
+            super()._increment_stream_state(latest_record, context=context)
 
     def _write_starting_replication_value(self, context: Context | None) -> None:
         """The SDK's, minus its fallback to the `start_date` setting.
@@ -273,7 +354,8 @@ class KondadoStream(RESTStream[int]):
                 )
                 converted = None
             row[name] = converted
-        self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
+        if row["id"] > self._window_until:  # a re-read window log is not the bookmark's
+            self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
         return row
 
     def _created_before_start_date(self, row: dict) -> bool:
@@ -289,7 +371,10 @@ class KondadoStream(RESTStream[int]):
         if moment >= self._not_before + DEFAULT_TOLERANCE.total_seconds():
             self._not_before = None
             self._partition_state.pop(NOT_BEFORE_STATE_KEY, None)
-        return self._not_before is not None and moment < self._not_before
+        if self._not_before is not None and moment < self._not_before:
+            self.stats.new -= 1  # counted with its page, but dropped
+            return True
+        return False
 
     def _drop_unexpected_fields(self, row: dict) -> dict:
         properties = self.schema["properties"]
@@ -359,6 +444,8 @@ class KondadoStream(RESTStream[int]):
     def backoff_handler(self, details: dict) -> None:
         """One line per retry, naming the fault but never the URL (it carries the token)."""
         exc = details.get("exception")
+        if isinstance(exc, RateLimitedError):
+            self.stats.waited_seconds += details.get("wait") or 0
         self.logger.log(
             logging.INFO if isinstance(exc, RateLimitedError) else logging.WARNING,
             "%s: %s; retrying in %.1f s (try %d)",
@@ -400,7 +487,7 @@ class KondadoStream(RESTStream[int]):
             jitter=self.backoff_jitter,
             on_backoff=self.backoff_handler,
             logger=None,
-        )(func)
+        )(self._counted_request(func))
         on_rate_limit = backoff.on_exception(
             backoff.runtime,
             RateLimitedError,
@@ -422,6 +509,25 @@ class KondadoStream(RESTStream[int]):
                 attempts = "1 try" if tries == 1 else f"{tries} tries"
                 msg = f"{self.name}: giving up after {attempts}; last fault: {_describe(exc)}"
                 raise KondadoAPIError(msg) from None
+
+        return request
+
+    def _counted_request(self, func):  # noqa: ANN001, ANN202
+        """`func` counted for the summary: each try, its pacing wait, and rate-limit answers."""
+        stats = self.stats
+        limiter = getattr(self.requests_session, "limiter", None)
+
+        def request(*args: Any, **kwargs: Any) -> requests.Response:
+            stats.requests += 1
+            waited_before = limiter.waited_seconds if limiter is not None else 0.0
+            try:
+                return func(*args, **kwargs)
+            except RateLimitedError:
+                stats.rate_limited += 1
+                raise
+            finally:
+                if limiter is not None:
+                    stats.waited_seconds += limiter.waited_seconds - waited_before
 
         return request
 

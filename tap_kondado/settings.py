@@ -65,6 +65,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "this, found in a few requests; UTC, a date alone is midnight; ignored once a stream has a bookmark",
     ),
     th.Property(
+        "lookback_hours",
+        th.NumberType(minimum=0),
+        default=0,
+        title="Lookback hours",
+        description="Each run also re-reads the logs created this many hours before the newest one loaded "
+        "and emits those changed since (updatedAt); 0: off",
+    ),
+    th.Property(
         "client_ids",
         th.ArrayType(th.IntegerType),
         title="Client ids",
@@ -115,7 +123,15 @@ CONFIG_SCHEMA = th.PropertiesList(
 CONFIG_SCHEMA["properties"]["client_ids"].update({"minItems": 1, "uniqueItems": True})
 # Settings with a default: null is no value the tap could use, so it is refused like any
 # other wrong type (only client_ids means something by null: every account).
-for _name in ("api_url", "start_element_id", "request_timeout", "max_retries", "rate_limits", "shared_rate_budget"):
+for _name in (
+    "api_url",
+    "start_element_id",
+    "lookback_hours",
+    "request_timeout",
+    "max_retries",
+    "rate_limits",
+    "shared_rate_budget",
+):
     _types = CONFIG_SCHEMA["properties"][_name]["type"]
     CONFIG_SCHEMA["properties"][_name]["type"] = [t for t in _types if t != "null"]
 

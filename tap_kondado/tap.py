@@ -120,6 +120,15 @@ class TapKondado(Tap):
             return PacedSession(SharedRateBudget(limiter.windows, budget_path(api_url, self.config["key"])))
         return PacedSession(limiter)
 
+    def sync_all(self) -> None:
+        """The SDK's, plus the run summary of each stream when a stream fails (the SDK logs it only on success)."""
+        try:
+            super().sync_all()
+        except Exception:
+            for stream in self.streams.values():
+                stream.log_summary()
+            raise
+
     def discover_streams(self) -> list[PipelineLogsStream | ModelLogsStream]:
         """The two log streams."""
         return [PipelineLogsStream(self), ModelLogsStream(self)]

@@ -1,0 +1,182 @@
+"""Progress lines (at most every interval, and at each partition's end) and the run summary."""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import logging
+import re
+
+import pytest
+
+from tap_kondado.progress import INTERVAL_ENV, Progress, StreamStats
+from tests.tap_runner import TEST_KEY, config_for, run_tap
+
+T0 = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
+STREAMS = ("pipeline_logs", "model_logs")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+
+def stamp(hours: float) -> str:
+    moment = T0 + datetime.timedelta(hours=hours)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@pytest.fixture
+def progress_and_clock(caplog):
+    caplog.set_level(logging.INFO, logger="test.progress")
+    clock = FakeClock()
+    stats = StreamStats()
+    now = T0 + datetime.timedelta(hours=100)
+    progress = Progress(
+        logging.getLogger("test.progress"),
+        "pipeline_logs",
+        stats,
+        client_id=2,
+        interval=30,
+        clock=clock,
+        now=lambda: now,
+    )
+    return progress, clock, stats
+
+
+def test_eta_from_how_fast_created_at_advances_against_the_clock(progress_and_clock):
+    progress, clock, _ = progress_and_clock
+    assert progress.eta_seconds() is None
+    progress.page(stamp(0))
+    assert progress.eta_seconds() is None  # one point: no pace yet
+    clock.seconds += 10
+    progress.page(stamp(2))  # 2 hours of logs in 10 s; 98 hours to go: 490 s
+    assert progress.eta_seconds() == pytest.approx(490)
+    clock.seconds += 30
+    progress.page(stamp(4))  # slower now: 4 hours in 40 s; 96 hours to go
+    assert progress.eta_seconds() == pytest.approx(96 * 10)
+    progress.page("not a time")  # ignored, not an error
+    assert progress.newest_created == T0 + datetime.timedelta(hours=4)
+
+
+def test_a_line_at_most_every_interval_and_one_at_the_end(progress_and_clock, caplog):
+    progress, clock, stats = progress_and_clock
+    lines = lambda: [r for r in caplog.records if r.name == "test.progress"]  # noqa: E731
+    for hour in range(10):
+        clock.seconds += 7  # a page every 7 s: a line every 5th page (35 s)
+        stats.requests += 1
+        stats.new += 50
+        progress.page(stamp(hour))
+    assert len(lines()) == 2
+    first = lines()[0]
+    assert first.progress == {
+        "stream": "pipeline_logs",
+        "client_id": 2,
+        "logs": 250,
+        "requests": 5,
+        "newest_created_at": "2026-11-01T04:00:00.000Z",
+        "behind_seconds": 96 * 3600,
+        "eta_seconds": round(96 * 3600 * 28 / (4 * 3600)),
+        "done": False,
+    }
+    assert first.getMessage() == (
+        "Progress: pipeline_logs (client_id 2): 250 logs, 5 requests; newest createdAt "
+        "2026-11-01T04:00:00.000Z, 4.0 days behind now; ETA 11 min"
+    )
+    progress.end()
+    assert len(lines()) == 3
+    assert lines()[-1].progress["done"] is True
+    assert lines()[-1].getMessage().endswith("; done")
+
+
+def test_before_any_log_the_eta_is_unknown(progress_and_clock, caplog):
+    progress, clock, _ = progress_and_clock
+    clock.seconds += 31
+    progress.page(None)
+    assert caplog.records[-1].getMessage().endswith("no log yet; ETA unknown")
+
+
+def test_the_summary_names_every_figure():
+    stats = StreamStats(new=1200, changed=3, requests=26, waited_seconds=61.25, rate_limited=1)
+    text, fields = stats.summary("model_logs")
+    assert text == (
+        "model_logs: run summary: 1,203 logs emitted (1,200 new, 3 changed), 26 requests, "
+        "61.2 s waited for rate limits, 1 rate-limit answers"
+    )
+    assert fields["rate_limit_wait_seconds"] == 61.2
+    assert fields["logs"] == 1203
+
+
+# --- the real tap ------------------------------------------------------------------
+
+LINE_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) ")
+
+
+def _when(line: str) -> datetime.datetime:
+    return datetime.datetime.strptime(LINE_TIME.match(line).group(1), "%Y-%m-%d %H:%M:%S,%f")
+
+
+@pytest.mark.slow
+def test_progress_lines_come_every_scaled_interval_and_the_summary_adds_up(make_sim):
+    sim = make_sim(pipeline_logs=1500, model_logs=300, faults={3: "rate_limit:0.3"})
+    interval = 0.5
+    config = config_for(sim.url, rate_limits=[{"max_requests": 1, "window_seconds": 0.1}])
+    run = run_tap(config, env={INTERVAL_ENV: str(interval)})
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.splitlines()
+    for stream in STREAMS:
+        progress = [line for line in lines if f"Progress: {stream}:" in line]
+        finished = [line for line in lines if f"Finished: {stream}:" in line]
+        assert len(finished) == 1
+        requests = sum(1 for e in sim.log if e["path"] == f"/{stream}")
+        logs = len(run.ids(stream))
+        assert f"{logs:,} logs, {requests} requests" in finished[0]
+        # ~0.1 s a page: a line every 5th page or so, never closer than the interval
+        times = [_when(line) for line in progress]
+        assert all((b - a).total_seconds() >= interval - 0.01 for a, b in itertools.pairwise(times))
+        if stream == "pipeline_logs":  # 24 pages of at least 0.1 s
+            assert len(progress) >= 2
+            assert "ETA unknown" not in progress[-1]
+        summary = next(line for line in lines if f"{stream}: run summary:" in line)
+        rate_limited = sum(1 for e in sim.log if e["path"] == f"/{stream}" and e["outcome"].endswith("rate_limit"))
+        assert f"{logs:,} logs emitted ({logs:,} new, 0 changed), {requests} requests" in summary
+        assert f", {rate_limited} rate-limit answers" in summary
+        waited = float(re.search(r"([\d.]+) s waited for rate limits", summary).group(1))
+        # pacing waits (about 0.1 s a request) and, for the stream that drew it, the 0.3 s the answer named
+        assert 0.05 * requests + 0.3 * rate_limited <= waited + 0.1 <= 0.2 * requests + 0.3 * rate_limited + 1
+    assert sum(1 for e in sim.log if e["outcome"].endswith("rate_limit")) == 1
+    assert len(run.ids("pipeline_logs")) == len(sim.visible("pipeline_logs", TEST_KEY))
+
+
+def test_progress_and_summary_as_structured_fields_in_json_logs(sim, tmp_path):
+    log_config = tmp_path / "logging.yml"
+    log_config.write_text(
+        "version: 1\n"
+        "disable_existing_loggers: false\n"
+        "formatters:\n  json:\n    (): singer_sdk.logging.StructuredFormatter\n"
+        "handlers:\n  stderr:\n    class: logging.StreamHandler\n    formatter: json\n    stream: ext://sys.stderr\n"
+        "root:\n  level: INFO\n  handlers: [stderr]\n"
+    )
+    run = run_tap(config_for(sim.url), env={"SINGER_SDK_LOG_CONFIG": str(log_config)})
+    assert run.returncode == 0, run.stderr
+    entries = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    finished = [e["extra"]["progress"] for e in entries if "progress" in e.get("extra", {})]
+    summaries = {e["extra"]["summary"]["stream"]: e["extra"]["summary"] for e in entries if "summary" in e["extra"]}
+    assert {p["stream"] for p in finished if p["done"]} == set(STREAMS)
+    assert summaries["pipeline_logs"]["logs"] == len(run.ids("pipeline_logs"))
+    assert summaries["pipeline_logs"]["requests"] == sum(1 for e in sim.log if e["path"] == "/pipeline_logs")
+
+
+def test_a_failed_run_still_sums_up_each_stream(sim):
+    sim.schedule({3: "error:SOMETHING_BROKE"})
+    run = run_tap(config_for(sim.url))
+    assert run.returncode == 1
+    summaries = [line for line in run.stderr.splitlines() if "run summary" in line]
+    assert len(summaries) == 2
+    models = len(run.ids("model_logs"))  # model_logs is synced first, in two pages
+    assert f"model_logs: run summary: {models} logs emitted ({models} new, 0 changed), 2 requests" in summaries[0]
+    assert "pipeline_logs: run summary: 0 logs emitted (0 new, 0 changed), 1 requests" in summaries[1]
