@@ -26,9 +26,10 @@ lint: setup
 demo: setup                    ## simulator -> meltano run tap-kondado target-duckdb -> report
 	$(BIN)/python scripts/demo.py
 
-bench: setup                   ## pacing, CPU and memory figures against the simulator; start_date seek figures
+bench: setup                   ## pacing, CPU and memory; start_date seek; lookback cost per run
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench_seek.py
+	$(BIN)/python benchmarks/lookback_cost.py
 
 simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765
