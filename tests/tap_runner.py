@@ -100,3 +100,16 @@ def bookmark(state: dict[str, Any], stream: str, client_id: int | None = None) -
         if partition["context"] == {"client_id": client_id}:
             return partition.get("replication_key_value")
     return None
+
+
+def json_log_config(folder: Path, level: str = "INFO") -> Path:
+    """A logging config file for SINGER_SDK_LOG_CONFIG: the SDK's JSON formatter on stderr."""
+    path = folder / "logging.yml"
+    path.write_text(
+        "version: 1\n"
+        "disable_existing_loggers: false\n"
+        "formatters:\n  json:\n    (): singer_sdk.logging.StructuredFormatter\n"
+        "handlers:\n  stderr:\n    class: logging.StreamHandler\n    formatter: json\n    stream: ext://sys.stderr\n"
+        f"root:\n  level: {level}\n  handlers: [stderr]\n"
+    )
+    return path

@@ -11,18 +11,11 @@ import re
 import pytest
 
 from tap_kondado.progress import INTERVAL_ENV, Progress, StreamStats
-from tests.tap_runner import TEST_KEY, config_for, run_tap
+from tests.fake_clock import FakeClock
+from tests.tap_runner import TEST_KEY, config_for, json_log_config, run_tap
 
 T0 = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
 STREAMS = ("pipeline_logs", "model_logs")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.seconds = 1000.0
-
-    def __call__(self) -> float:
-        return self.seconds
 
 
 def stamp(hours: float) -> str:
@@ -33,7 +26,7 @@ def stamp(hours: float) -> str:
 @pytest.fixture
 def progress_and_clock(caplog):
     caplog.set_level(logging.INFO, logger="test.progress")
-    clock = FakeClock()
+    clock = FakeClock(now=1000.0)
     stats = StreamStats()
     now = T0 + datetime.timedelta(hours=100)
     progress = Progress(
@@ -53,10 +46,10 @@ def test_eta_from_how_fast_created_at_advances_against_the_clock(progress_and_cl
     assert progress.eta_seconds() is None
     progress.page(stamp(0))
     assert progress.eta_seconds() is None  # one point: no pace yet
-    clock.seconds += 10
+    clock.now += 10
     progress.page(stamp(2))  # 2 hours of logs in 10 s; 98 hours to go: 490 s
     assert progress.eta_seconds() == pytest.approx(490)
-    clock.seconds += 30
+    clock.now += 30
     progress.page(stamp(4))  # slower now: 4 hours in 40 s; 96 hours to go
     assert progress.eta_seconds() == pytest.approx(96 * 10)
     progress.page("not a time")  # ignored, not an error
@@ -67,7 +60,7 @@ def test_a_line_at_most_every_interval_and_one_at_the_end(progress_and_clock, ca
     progress, clock, stats = progress_and_clock
     lines = lambda: [r for r in caplog.records if r.name == "test.progress"]  # noqa: E731
     for hour in range(10):
-        clock.seconds += 7  # a page every 7 s: a line every 5th page (35 s)
+        clock.now += 7  # a page every 7 s: a line every 5th page (35 s)
         stats.requests += 1
         stats.new += 50
         progress.page(stamp(hour))
@@ -95,7 +88,7 @@ def test_a_line_at_most_every_interval_and_one_at_the_end(progress_and_clock, ca
 
 def test_before_any_log_the_eta_is_unknown(progress_and_clock, caplog):
     progress, clock, _ = progress_and_clock
-    clock.seconds += 31
+    clock.now += 31
     progress.page(None)
     assert caplog.records[-1].getMessage().endswith("no log yet; ETA unknown")
 
@@ -153,14 +146,7 @@ def test_progress_lines_come_every_scaled_interval_and_the_summary_adds_up(make_
 
 
 def test_progress_and_summary_as_structured_fields_in_json_logs(sim, tmp_path):
-    log_config = tmp_path / "logging.yml"
-    log_config.write_text(
-        "version: 1\n"
-        "disable_existing_loggers: false\n"
-        "formatters:\n  json:\n    (): singer_sdk.logging.StructuredFormatter\n"
-        "handlers:\n  stderr:\n    class: logging.StreamHandler\n    formatter: json\n    stream: ext://sys.stderr\n"
-        "root:\n  level: INFO\n  handlers: [stderr]\n"
-    )
+    log_config = json_log_config(tmp_path, "INFO")
     run = run_tap(config_for(sim.url), env={"SINGER_SDK_LOG_CONFIG": str(log_config)})
     assert run.returncode == 0, run.stderr
     entries = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]

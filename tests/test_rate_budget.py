@@ -16,6 +16,7 @@ import pytest
 from tap_kondado.rate_budget import MAX_SLOTS, SharedRateBudget, budget_path
 from tap_kondado.rate_limit import MARGIN, SlidingWindowLimiter, Window
 from tap_kondado.tap import TapKondado
+from tests.fake_clock import FakeClock, send
 from tests.tap_runner import TEST_KEY, TEST_TOKEN
 
 PER_SECOND = Window(1, 1.0)
@@ -23,23 +24,9 @@ PER_MINUTE = Window(20, 60.0)
 STEP = 1.0 * (1 + MARGIN)
 
 
-class FakeClock:
-    """Wall clock and sleep shared by every budget of a test: sleeping advances it."""
-
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(now=1_000_000.0)  # a wall clock: seconds since the epoch
 
 
 @pytest.fixture
@@ -49,15 +36,6 @@ def path(tmp_path):
 
 def budget(path, clock, *windows: Window, **kwargs) -> SharedRateBudget:
     return SharedRateBudget(windows or (PER_SECOND, PER_MINUTE), path, clock=clock, sleep=clock.sleep, **kwargs)
-
-
-def send(b: SharedRateBudget, clock: FakeClock, latency: float = 0.0) -> float:
-    """One request: take a slot, spend `latency` in flight, release; returns when it left."""
-    slot = b.acquire()
-    left = clock.now
-    clock.now += latency
-    b.release(slot)
-    return left
 
 
 def test_two_processes_on_one_key_share_every_window(path, clock):

@@ -10,38 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tap_kondado.rate_limit import MARGIN, PacedSession, SlidingWindowLimiter, Window, earliest_times
+from tests.fake_clock import FakeClock, send
 
 PER_SECOND = Window(1, 1.0)
 PER_MINUTE = Window(20, 60.0)
 
 
-class FakeClock:
-    """time.monotonic and time.sleep for a limiter: sleeping advances the clock."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def limiter(*windows: Window, clock: FakeClock) -> SlidingWindowLimiter:
     return SlidingWindowLimiter(windows, clock=clock, sleep=clock.sleep)
-
-
-def send(lim: SlidingWindowLimiter, clock: FakeClock, latency: float = 0.0) -> float:
-    """One request: take a slot, spend `latency` in flight, release; returns when it left."""
-    slot = lim.acquire()
-    left = clock.now
-    clock.now += latency
-    lim.release(slot)
-    return left
 
 
 def test_without_windows_nothing_waits():

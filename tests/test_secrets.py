@@ -18,7 +18,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from tap_kondado.settings import CONFIG_SCHEMA, config_errors
-from tests.tap_runner import TAP, TapRun, config_for, parse_messages, run_tap
+from tests.tap_runner import TAP, TapRun, config_for, json_log_config, parse_messages, run_tap
 
 pytestmark = pytest.mark.slow
 
@@ -162,14 +162,7 @@ def test_a_request_exception_quoting_the_url_prints_no_secret(tmp_path, error):
 
 def test_structured_json_logs_print_no_secret(sim, tmp_path):
     """With the SDK's JSON log formatter the secret would be escaped ("t\\u00f6k"): masked all the same."""
-    log_config = tmp_path / "logging.yml"
-    log_config.write_text(
-        "version: 1\n"
-        "disable_existing_loggers: false\n"
-        "formatters:\n  json:\n    (): singer_sdk.logging.StructuredFormatter\n"
-        "handlers:\n  stderr:\n    class: logging.StreamHandler\n    formatter: json\n    stream: ext://sys.stderr\n"
-        "root:\n  level: DEBUG\n  handlers: [stderr]\n"
-    )
+    log_config = json_log_config(tmp_path, "DEBUG")
     sim.tokens.update(TOKENS)
     echo = {"success": False, "error": "BAD", "message": f"{TOKEN} / {KEY}"}
     sim.schedule({1: {"kind": "body", "body": json.dumps(echo)}})
