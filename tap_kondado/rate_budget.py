@@ -16,10 +16,15 @@ Why `fcntl.flock` on a side `.lock` file, and the data replaced by rename:
 Fairness: a process that must wait leaves a reservation in the file (the moment it will
 send); later arrivals queue behind earlier reservations, so concurrent processes
 interleave in arrival order and none starves. A request in flight counts as sent *now*
-until its answer re-stamps it (the server saw it somewhere in between). Stamps are wall
+until its answer re-stamps it (the server saw it somewhere in between), but never past
+`answer_timeout` after it left: no answer can take longer. A reservation nobody renewed
+a window after its moment, or a request in flight past that bound, is left over from a
+process that stopped using the file (killed, fallen back to its own pacing, or its pid
+reused) and is dropped, so nothing stalls the other runs for long. Stamps are wall
 clock (monotonic clocks are per process); anything written "in the future" beyond a
 small tolerance is from before a clock step backwards and is dropped, so a step costs a
-window at most. Any trouble with the file: one warning, then the in-process limiter.
+window at most. Any trouble with the file: one warning, then the in-process limiter,
+which has noted this process's own recent requests all along and so paces on from them.
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ FORMAT = 1
 CLOCK_TOLERANCE = 1.0  # seconds a stamp may lie in the future before it counts as a clock step
 LOCK_TIMEOUT = 10.0  # seconds; the lock is held for microseconds, so longer means a stuck holder
 MAX_SLOTS = 512  # stamps kept at most: the file stays a few kB whatever happens
+MAX_ANSWER_SECONDS = 15 * 60.0  # default bound on a request in flight
 _EPSILON = 1e-9
 
 # one slot: [stamp or reserved time, state, pid, queue number, when written]
@@ -82,9 +88,14 @@ class SharedRateBudget:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         lock_timeout: float = LOCK_TIMEOUT,
+        answer_timeout: float = MAX_ANSWER_SECONDS,
     ) -> None:
-        """Budget `windows` in the file at `path`; `clock` (wall time) and `sleep` injectable for tests."""
+        """Budget `windows` in the file at `path`; `clock` (wall time) and `sleep` injectable for tests.
+
+        `answer_timeout`: the longest a request can stay in flight (the tap's request_timeout).
+        """
         self.windows = tuple(windows)
+        self._answer_timeout = answer_timeout
         self.path = path
         self._lock_path = path.with_suffix(".lock")
         self._clock, self._sleep, self._lock_timeout = clock, sleep, lock_timeout
@@ -118,7 +129,7 @@ class SharedRateBudget:
 
     # --- the limiter's interface ----------------------------------------------------
 
-    def acquire(self) -> str | list[float]:
+    def acquire(self) -> tuple[str, list[float]] | list[float]:
         """Wait until a request fits every window of the shared budget and no penalty runs."""
         with self._queue_lock:
             if not self._shared:
@@ -132,7 +143,7 @@ class SharedRateBudget:
                     self._give_up(exc)
                     return self._local.acquire()
                 if wait <= _EPSILON:
-                    return slot_id
+                    return slot_id, self._local.sent()
                 if wait > LOG_WAITS_LONGER_THAN and not logged:
                     logger.info("Rate limit: waiting %.1f s %s", wait, reason)
                     logged = True
@@ -140,16 +151,18 @@ class SharedRateBudget:
                 self._waited += wait
                 # Loop: the file may have changed meanwhile (an answer re-stamped, a penalty).
 
-    def release(self, slot: str | list[float]) -> None:
+    def release(self, slot: tuple[str, list[float]] | list[float]) -> None:
         """Re-stamp the slot when its answer (or failure) arrives."""
         if isinstance(slot, list):
             self._local.release(slot)
             return
+        slot_id, local_slot = slot
+        self._local.release(local_slot)
         if not self._shared:  # the file failed while this request was in flight
             return
         try:
             with self._locked() as state:
-                entry = state["slots"].get(slot)
+                entry = state["slots"].get(slot_id)
                 if entry is not None:
                     now = self._clock()
                     entry[0], entry[1], entry[4] = max(entry[0], now), _DONE, now
@@ -182,7 +195,9 @@ class SharedRateBudget:
             for stamp, kind, _pid, number, _written in slots.values():
                 if kind == _DONE:
                     stamps.append(stamp)
-                elif kind == _IN_FLIGHT or number < queue_number:  # ahead in the queue
+                elif kind == _IN_FLIGHT:  # the server sees it by its answer, at the latest
+                    stamps.append(min(max(stamp, now), stamp + self._answer_timeout))
+                elif number < queue_number:  # a reservation ahead in the queue
                     stamps.append(max(stamp, now))
             at, window = ready_at(self.windows, stamps, now)
             penalty_until = state["penalty"][0]
@@ -260,6 +275,10 @@ class SharedRateBudget:
             stamp, kind, pid, _number, written = entry
             if written > future or (kind != _WAITING and stamp > future):
                 continue  # written after "now": the clock stepped back since
+            if kind == _WAITING and stamp < now - self._horizon:
+                continue  # a live waiter renews its reservation when its moment comes
+            if kind == _IN_FLIGHT and stamp + self._answer_timeout < now - self._horizon:
+                continue  # no answer takes that long: its process stopped using the file
             if kind != _DONE and not alive.setdefault(pid, _alive(pid)):
                 if kind == _WAITING:
                     continue  # its process died waiting

@@ -95,6 +95,12 @@ class SlidingWindowLimiter:
             self._slots.append(slot)
             return slot
 
+    def sent(self) -> list[float]:
+        """Note a request paced elsewhere (the shared budget), so this limiter can take over at once."""
+        slot = [self._clock()]
+        self._slots.append(slot)
+        return slot
+
     def release(self, slot: list[float]) -> None:
         """Re-stamp a slot when its answer (or failure) arrives.
 

@@ -117,7 +117,9 @@ class TapKondado(Tap):
         limiter = SlidingWindowLimiter.from_config(self.config.get("rate_limits"))
         if self.config.get("shared_rate_budget", True) and limiter.windows:
             api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
-            return PacedSession(SharedRateBudget(limiter.windows, budget_path(api_url, self.config["key"])))
+            path = budget_path(api_url, self.config["key"])
+            answer_timeout = float(self.config.get("request_timeout", 60))
+            return PacedSession(SharedRateBudget(limiter.windows, path, answer_timeout=answer_timeout))
         return PacedSession(limiter)
 
     def sync_all(self) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Protocol
 
 
+MAX_SLEEPS = 10_000  # a limiter stalled for good would otherwise loop forever on a fake clock
+
+
 class FakeClock:
     """time.monotonic (or time.time) and time.sleep in one: sleeping advances the clock."""
 
@@ -17,6 +20,7 @@ class FakeClock:
 
     def sleep(self, seconds: float) -> None:
         assert seconds > 0
+        assert len(self.sleeps) < MAX_SLEEPS, "the limiter never lets the request go"
         self.sleeps.append(seconds)
         self.now += seconds
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_kondado.rate_budget import MAX_SLOTS, SharedRateBudget, budget_path
+from tap_kondado.rate_budget import MAX_SLOTS, SharedRateBudget, StoreError, budget_path
 from tap_kondado.rate_limit import MARGIN, SlidingWindowLimiter, Window
 from tap_kondado.tap import TapKondado
 from tests.fake_clock import FakeClock, send
@@ -101,6 +101,43 @@ def test_a_penalty_one_process_met_is_waited_out_by_the_other(path, clock, caplo
     assert "Rate limit: waiting 60.0 s until the key's rate-limit penalty ends" in caplog.text
     # and the one that met it finds it over once it has slept it
     assert send(a, clock) - start == pytest.approx(60.0 + STEP)
+
+
+def test_a_reservation_left_over_by_a_live_pid_does_not_stall_the_others(path, clock):
+    """A reservation nobody renewed (killed mid-wait, then its pid reused) is dropped after a window."""
+    path.parent.mkdir(parents=True)
+    stale = [clock.now - 3600, "w", 1, 1, clock.now - 3600]  # pid 1 is always alive
+    path.write_text(json.dumps({"format": 1, "next": 2, "penalty": [0, 0], "slots": {"1.x.1": stale}, "written": 0}))
+    b = budget(path, clock)
+    start = clock.now
+    send(b, clock)
+    assert clock.now == start
+    assert "1.x.1" not in json.loads(path.read_text())["slots"]
+
+
+def test_a_request_left_in_flight_counts_only_until_no_answer_could_come(path, clock):
+    """A process that fell back to its own pacing mid-request never re-stamps its slot in the file."""
+    a = budget(path, clock, PER_SECOND, answer_timeout=5.0)
+    a.acquire()
+    a._give_up(StoreError("simulated: the file became unwritable for this process"))
+    b = budget(path, clock, PER_SECOND, answer_timeout=5.0)
+    start = clock.now
+    times = [send(b, clock) - start for _ in range(3)]
+    # a's request counts as sent "now" for at most its 5 s answer bound, then pacing goes on
+    assert times[0] == pytest.approx(5.0 + STEP, abs=STEP)
+    assert times[1] - times[0] == pytest.approx(STEP)
+    assert times[2] - times[1] == pytest.approx(STEP)
+
+
+def test_a_run_falling_back_mid_way_paces_on_from_its_own_recent_requests(path, clock):
+    """The in-process limiter knows the requests sent through the file: no burst into a penalty."""
+    a = budget(path, clock, PER_MINUTE)
+    start = clock.now
+    for _ in range(20):
+        send(a, clock)
+    path.write_text("not json")
+    assert send(a, clock) - start == pytest.approx(60 * (1 + MARGIN))
+    assert not a.shared
 
 
 def test_a_clock_step_backwards_does_not_stall(path, clock):
