@@ -197,3 +197,31 @@ def check_second_run(sim, first: TapRun, second: TapRun, since_request: int, *, 
         logs, new_count, changed_count, requests = summaries(second)[stream]
         assert (logs, new_count, changed_count) == (expected_changed + expected_new, expected_new, expected_changed)
         assert requests == sum(requests_of(sim, stream, c, since_request) for c in partitions)
+
+
+def test_a_window_reaching_back_past_start_date_still_emits_nothing_created_before_it(make_sim):
+    """lookback_hours longer than the time since start_date: the window starts at the seek's
+    landing page, whose first logs predate the date. Changed or not, they stay out."""
+    sim = make_sim(pipeline_logs=5000, model_logs=4000, realistic=True, days=10)
+    no_future_edits(sim)
+    date = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=12)
+    config = config_for(sim.url, start_date=iso(date), lookback_hours=72, client_ids=None)
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr[-3000:]
+    stream = "pipeline_logs"
+    expected = since(sim, stream, date)
+    assert first.ids(stream) == expected
+    start = landing_start(first, stream, None)
+    read = [r for r in sim.visible(stream, TEST_KEY) if r["id"] >= start]
+    predating = [r["id"] for r in read if created_at(r) < date.timestamp()]
+    assert predating, "the landing page should straddle the date"
+    inside = expected[len(expected) // 2]
+    for record_id in (predating[0], predating[-1], inside):
+        sim.update_log(stream, record_id, row_count="99")
+    settle()
+
+    second = run_tap(config, first.final_state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert second.ids(stream) == [inside]
+    assert summaries(second)[stream][:3] == (1, 0, 1)
+    assert bookmark(second.final_state, stream) == expected[-1]
