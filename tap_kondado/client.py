@@ -149,7 +149,6 @@ class KondadoStream(RESTStream[int]):
             raise
         if self._lookback is not None:
             self._lookback.finish()
-            self.stats.changed += self._lookback.changed
             self._write_state_message()
         self._progress.end()
         self._warn_if_account_brought_nothing(context, after_id)
@@ -282,8 +281,10 @@ class KondadoStream(RESTStream[int]):
             self.stats.new += sum(1 for record in records if record["id"] > after)
         else:
             yield from self._lookback.emit(new_records)
+            # Per page, not at the end: a run that fails later still sums up what it sent.
             self.stats.new += self._lookback.new
-            self._lookback.new = 0
+            self.stats.changed += self._lookback.changed
+            self._lookback.new = self._lookback.changed = 0
             self._lookback.page_done(records)
         self._progress.page(records[-1].get("createdAt") if records else None)
         # The SDK resumes this generator only once the page's last record is written and

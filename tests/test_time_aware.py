@@ -225,3 +225,24 @@ def test_a_window_reaching_back_past_start_date_still_emits_nothing_created_befo
     assert second.ids(stream) == [inside]
     assert summaries(second)[stream][:3] == (1, 0, 1)
     assert bookmark(second.final_state, stream) == expected[-1]
+
+
+def test_a_run_failing_after_the_window_sums_up_the_changed_logs_it_sent(make_sim):
+    """A run stopped by a fatal error still says what it sent: window logs included."""
+    sim = make_sim(pipeline_logs=5000, model_logs=4000, realistic=True, days=10)
+    no_future_edits(sim)
+    date = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=3)
+    config = config_for(sim.url, start_date=iso(date), lookback_hours=HOURS, client_ids=None)
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr[-3000:]
+    changed = change_logs(sim, first, date, [None])
+    settle()
+    window = _window_pages(sim, first.final_state, "model_logs", HOURS)
+    # model_logs goes first: the fault is its last window page's request, after the others were sent
+    sim.schedule({window: "error:INVALID_TOKEN"}, relative=True)
+    failed = run_tap(config, first.final_state)
+    assert failed.returncode == 1
+    sent = failed.ids("model_logs")
+    assert sent, "some changed logs should go out before the fault"
+    assert set(sent) <= set(changed["model_logs", None])
+    assert summaries(failed)["model_logs"][:3] == (len(sent), 0, len(sent))
