@@ -18,6 +18,7 @@ import pytest
 from tap_kondado.lookback import STATE_KEY, comparable, parse_time, window_start_id
 from tap_kondado.seek import created_at
 from tests.tap_runner import TEST_KEY, TapRun, bookmark, config_for, run_tap
+from tests.test_interruption import PACED, after_records, run_until
 from tests.test_lookback import _assert_bookmarks_never_go_back, _window_pages, settle
 from tests.test_start_date import iso, since
 
@@ -247,3 +248,34 @@ def test_a_run_failing_after_the_window_sums_up_the_changed_logs_it_sent(make_si
     assert sent, "some changed logs should go out before the fault"
     assert set(sent) <= set(changed["model_logs", None])
     assert summaries(failed)["model_logs"][:3] == (len(sent), 0, len(sent))
+
+
+@pytest.mark.slow
+def test_a_first_sync_killed_mid_scroll_resumes_with_its_window_losing_and_adding_nothing(make_sim):
+    """SIGKILL a few pages past the landing page; the rerun re-reads its window (nothing changed:
+    nothing sent from it), then goes on from the bookmark: every log since the date, none before."""
+    sim = make_sim(pipeline_logs=5000, model_logs=4000, realistic=True, days=10)
+    no_future_edits(sim)
+    date = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=7)
+    config = config_for(sim.url, start_date=iso(date), lookback_hours=HOURS, client_ids=None)
+    killed = run_until({**config, "rate_limits": PACED}, None, sim, after_records(130, "model_logs"))
+    assert killed.returncode != 0, "the kill should land before the run ends"
+    state = killed.final_state
+    assert STATE_KEY in state["bookmarks"]["model_logs"]
+    since_request = len(sim.log)
+    resumed = run_tap(config, state)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    window = _window_pages(sim, state, "model_logs", HOURS)  # from the window's start to the end
+    assert window <= requests_of(sim, "model_logs", None, since_request) <= window + 1
+    assert "logs since start_date" in resumed.stderr  # pipeline_logs had no bookmark yet: it seeks
+    for stream in STREAMS:
+        expected = since(sim, stream, date)
+        assert sorted(set(killed.ids(stream)) | set(resumed.ids(stream))) == expected, stream
+        repeated = set(killed.ids(stream)) & set(resumed.ids(stream))
+        assert len(repeated) <= 50, stream
+        assert bookmark(resumed.final_state, stream) == expected[-1]
+        logs, new, changed, _ = summaries(resumed)[stream]
+        assert (logs, new, changed) == (len(resumed.ids(stream)), len(resumed.ids(stream)), 0), stream
+    _assert_bookmarks_never_go_back([killed, resumed])
+    idle = run_tap(config, resumed.final_state)
+    assert idle.ids("model_logs") == idle.ids("pipeline_logs") == []
