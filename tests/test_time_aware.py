@@ -36,6 +36,14 @@ def summaries(run: TapRun) -> dict[str, tuple[int, int, int, int]]:
     return found
 
 
+def finished(run: TapRun, stream: str, client_id: int | None) -> tuple[int, int]:
+    """A partition's last progress line: (logs, requests)."""
+    where = re.escape(stream if client_id is None else f"{stream} (client_id {client_id})")
+    match = re.search(rf"Finished: {where}: {N} logs, {N} requests;", run.stderr)
+    assert match, f"no Finished line for {stream} {client_id}"
+    return int(match[1].replace(",", "")), int(match[2].replace(",", ""))
+
+
 def partition(state: dict, stream: str, client_id: int | None) -> dict:
     stream_state = state["bookmarks"][stream]
     if client_id is None:
@@ -139,6 +147,7 @@ def check_first_sync(sim, first: TapRun, date: datetime.datetime, partitions: li
             assert len(checkpoints) >= len(read) // 50  # one a page
             assert checkpoints[-1][0] in {r["id"] for r in read[-51:]}
             assert state[STATE_KEY]["watermark"] == max(r["updatedAt"] for r in read)
+            assert finished(first, stream, client_id) == (len(expected), requests_of(sim, stream, client_id))
         logs, new, changed, _ = summaries(first)[stream]
         assert (logs, new, changed) == (emitted_total, emitted_total, 0), stream
 
@@ -194,6 +203,7 @@ def check_second_run(sim, first: TapRun, second: TapRun, since_request: int, *, 
             spent = requests_of(sim, stream, client_id, since_request)
             assert window >= 2
             assert window <= spent <= window + 1, f"{stream} {client_id}: {spent} requests, window {window}"
+            assert finished(second, stream, client_id) == (len(expected), spent)
         expected_changed = sum(len(changed[stream, c]) for c in partitions)
         expected_new = sum(len(new[stream, c]) for c in partitions)
         logs, new_count, changed_count, requests = summaries(second)[stream]
