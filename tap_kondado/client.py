@@ -149,7 +149,6 @@ class KondadoStream(RESTStream[int]):
             raise
         if self._lookback is not None:
             self._lookback.finish()
-            self.stats.changed += self._lookback.changed
             self._write_state_message()
         self._progress.end()
         self._warn_if_account_brought_nothing(context, after_id)
@@ -171,6 +170,9 @@ class KondadoStream(RESTStream[int]):
             if self._lookback is not None and self._lookback.start_id is not None:
                 self._window_until = after_id  # ids up to the bookmark are the re-read window
                 after_id = self._lookback.after_id(after_id)
+                if self._not_before is None and self.config.get("start_date"):
+                    # The window may reach back to the seek's landing page: its logs from before the date stay out.
+                    self._not_before = parse_start_date(self.config["start_date"]).timestamp()
             return ScrollPaginator(self.name, after_id)
         start_date = self.config.get("start_date")
         if not start_date:
@@ -279,8 +281,10 @@ class KondadoStream(RESTStream[int]):
             self.stats.new += sum(1 for record in records if record["id"] > after)
         else:
             yield from self._lookback.emit(new_records)
+            # Per page, not at the end: a run that fails later still sums up what it sent.
             self.stats.new += self._lookback.new
-            self._lookback.new = 0
+            self.stats.changed += self._lookback.changed
+            self._lookback.new = self._lookback.changed = 0
             self._lookback.page_done(records)
         self._progress.page(records[-1].get("createdAt") if records else None)
         # The SDK resumes this generator only once the page's last record is written and
@@ -359,7 +363,7 @@ class KondadoStream(RESTStream[int]):
         return row
 
     def _created_before_start_date(self, row: dict) -> bool:
-        """Whether a log of a scroll begun at start_date predates it (and is dropped).
+        """Whether a log of a scroll begun at start_date (or of a lookback window) predates it (and is dropped).
 
         Once a log created `tolerance` past the date has gone by, no later id can predate
         the date: the check, and its state key, are dropped for the rest of the scroll.
@@ -372,7 +376,10 @@ class KondadoStream(RESTStream[int]):
             self._not_before = None
             self._partition_state.pop(NOT_BEFORE_STATE_KEY, None)
         if self._not_before is not None and moment < self._not_before:
-            self.stats.new -= 1  # counted with its page, but dropped
+            if row["id"] <= self._window_until and self._lookback is not None:
+                self._lookback.changed -= 1  # a window log, counted as changed, but dropped
+            else:
+                self.stats.new -= 1  # counted with its page, but dropped
             return True
         return False
 
