@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Protocol
 
-
 MAX_SLEEPS = 10_000  # a limiter stalled for good would otherwise loop forever on a fake clock
 
 
