@@ -275,16 +275,9 @@ class KondadoStream(RESTStream[int]):
         """A page's new records, the run's bookkeeping on that page, then a STATE vouching for them."""
         records = page.records
         if self._lookback is None:
-            after = self._paginator.last_id
             yield from new_records
-            # Counted once per page: the scroll let through exactly the ids above `after`.
-            self.stats.new += sum(1 for record in records if record["id"] > after)
         else:
             yield from self._lookback.emit(new_records)
-            # Per page, not at the end: a run that fails later still sums up what it sent.
-            self.stats.new += self._lookback.new
-            self.stats.changed += self._lookback.changed
-            self._lookback.new = self._lookback.changed = 0
             self._lookback.page_done(records)
         self._progress.page(records[-1].get("createdAt") if records else None)
         # The SDK resumes this generator only once the page's last record is written and
@@ -358,12 +351,15 @@ class KondadoStream(RESTStream[int]):
                 )
                 converted = None
             row[name] = converted
-        if row["id"] > self._window_until:  # a re-read window log is not the bookmark's
+        if row["id"] > self._window_until:
             self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
+            self.stats.new += 1
+        else:  # a re-read window log let through: changed, and not the bookmark's
+            self.stats.changed += 1
         return row
 
     def _created_before_start_date(self, row: dict) -> bool:
-        """Whether a log of a scroll begun at start_date (or of a lookback window) predates it (and is dropped).
+        """Whether a log of a scroll begun at start_date (or of a window re-read) predates it: dropped.
 
         Once a log created `tolerance` past the date has gone by, no later id can predate
         the date: the check, and its state key, are dropped for the rest of the scroll.
@@ -375,13 +371,7 @@ class KondadoStream(RESTStream[int]):
         if moment >= self._not_before + DEFAULT_TOLERANCE.total_seconds():
             self._not_before = None
             self._partition_state.pop(NOT_BEFORE_STATE_KEY, None)
-        if self._not_before is not None and moment < self._not_before:
-            if row["id"] <= self._window_until and self._lookback is not None:
-                self._lookback.changed -= 1  # a window log, counted as changed, but dropped
-            else:
-                self.stats.new -= 1  # counted with its page, but dropped
-            return True
-        return False
+        return self._not_before is not None and moment < self._not_before
 
     def _drop_unexpected_fields(self, row: dict) -> dict:
         properties = self.schema["properties"]
