@@ -19,7 +19,7 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_kondado import network
-from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
+from tap_kondado.conversion import INVALID, parse_time, to_boolean, to_integer, to_number, to_string, to_timestamp
 from tap_kondado.envelope import Page, parse_page
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 from tap_kondado.lookback import STATE_KEY as LOOKBACK_STATE_KEY
@@ -406,12 +406,9 @@ class KondadoStream(RESTStream[int]):
         if self.retention_days is None:
             return
         last = self._partition_state.get(CREATED_AT_STATE_KEY)
-        try:
-            created = datetime.datetime.fromisoformat(str(last).replace("Z", "+00:00"))
-        except ValueError:
+        created = parse_time(last)
+        if created is None:
             return
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=datetime.timezone.utc)
         age = datetime.datetime.now(datetime.timezone.utc) - created
         if age > datetime.timedelta(days=self.retention_days):
             self.logger.warning(

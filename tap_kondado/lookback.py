@@ -28,6 +28,8 @@ import bisect
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from tap_kondado.conversion import parse_time
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
@@ -36,17 +38,6 @@ STATE_KEY = "lookback"
 CLOCK_MARGIN = datetime.timedelta(seconds=2)
 MAX_CHECKPOINTS = 64
 _CANONICAL_LENGTH = len("2020-09-17T00:03:48.108Z")
-
-
-def parse_time(value: object) -> datetime.datetime | None:
-    """An ISO-8601 UTC time as the API sends it ("...Z"); naive means UTC; None if unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
 
 
 def comparable(value: object) -> str | None:
@@ -166,10 +157,6 @@ class LookbackPass:
             else:
                 self.new += 1
                 yield record
-
-    def is_window_record(self, record_id: int) -> bool:
-        """Whether an emitted record came from the window: it must not move the bookmark."""
-        return self.start_id is not None and self.bookmark is not None and record_id <= self.bookmark
 
     def page_done(self, records: list[dict[str, Any]]) -> None:
         """After a page is emitted: a checkpoint, and the watermark once the window is read through."""

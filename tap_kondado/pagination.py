@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_kondado.envelope import Page, parse_page
+from tap_kondado.envelope import Page
 from tap_kondado.errors import ScrollError
 
 if TYPE_CHECKING:
@@ -118,10 +118,6 @@ class ScrollPaginator(BaseAPIPaginator[int]):
         next_id = self._page.next_start_element_id
         assert next_id is not None  # noqa: S101
         return max(next_id, self.last_id + 1 if self._inclusive else self.last_id)
-
-    def page_of(self, response: requests.Response) -> Iterator[dict[str, Any]]:
-        """New records of a validated response."""
-        return self.new_records(parse_page(response))
 
     def _id_of(self, record: object, after: int) -> int:
         if not isinstance(record, dict):

@@ -28,6 +28,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tap_kondado.conversion import parse_time
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -68,21 +70,17 @@ def parse_start_date(value: object) -> datetime.datetime:
         raise ValueError(msg) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.astimezone(datetime.timezone.utc)
+    try:
+        return moment.astimezone(datetime.timezone.utc)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first UTC moment Python knows
+        msg = "must fall within the years 1 to 9999 once placed in UTC"
+        raise ValueError(msg) from None
 
 
 def created_at(record: dict[str, Any]) -> float | None:
     """A record's createdAt in epoch seconds, None when absent or unreadable."""
-    value = record.get("createdAt")
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    return moment.timestamp()
+    moment = parse_time(record.get("createdAt"))
+    return None if moment is None else moment.timestamp()
 
 
 def seek(

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
     from jsonschema import ValidationError
 
+MAX_LOOKBACK_HOURS = 24 * 366  # a year: no log is edited later, and far from timedelta's limits
+
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
         "key",
@@ -66,7 +68,7 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "lookback_hours",
-        th.NumberType(minimum=0),
+        th.NumberType(minimum=0, maximum=MAX_LOOKBACK_HOURS),
         default=0,
         title="Lookback hours",
         description="Each run also re-reads the logs created this many hours before the newest one loaded "
@@ -171,6 +173,9 @@ def env_config(schema: dict, prefix: str) -> dict[str, Any]:
     return config
 
 
+_BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _from_text(text: str, prop: dict) -> Any:
     """An environment variable's text as the type `prop` declares."""
     types = prop.get("type", [])
@@ -193,6 +198,12 @@ def _from_text(text: str, prop: dict) -> Any:
         if isinstance(value, bool) or not isinstance(value, kinds):
             raise ValueError(problem)
         return value
+    if "boolean" in types:
+        flag = _BOOLEAN_WORDS.get(text.strip().lower())
+        if flag is None:
+            msg = "must be true or false"
+            raise ValueError(msg)
+        return flag
     if "object" in types:
         return _json(text, "must be a JSON object")
     return text
@@ -220,6 +231,7 @@ def _describe(error: ValidationError) -> str:
     words = {
         "type": f"must be {' or '.join(value) if isinstance(value, list) else value}",
         "minimum": f"must be >= {value}",
+        "maximum": f"must be <= {value}",
         "exclusiveMinimum": f"must be > {value}",
         "minItems": "must not be empty",
         "minLength": "must not be empty",

@@ -88,6 +88,9 @@ class TapKondado(Tap):
         Overrides the SDK's, which exits 0: a scheduler would record the cancelled run as a
         success. Raised from here, SystemExit unwinds a rate-limit wait or a request at once.
         """
+        # The answer deadline's timer must not fire inside this handler: its timeout would
+        # replace the exit, and the request be retried as if the run had not been cancelled.
+        signal.setitimer(signal.ITIMER_REAL, 0)
         writer = self.message_writer
         if getattr(writer, "flushing", False):  # let the line being written end first
             # not the frame: it would keep the buffer being written exported, unresizable

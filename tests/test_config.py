@@ -244,6 +244,9 @@ def run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
         pytest.param(
             {"TAP_KONDADO_RATE_LIMITS": '[{"max_requests": 100, "window_seconds": 1}]'}, id="rate-limits-json"
         ),
+        pytest.param({"TAP_KONDADO_SHARED_RATE_BUDGET": "false"}, id="a-boolean"),
+        pytest.param({"TAP_KONDADO_SHARED_RATE_BUDGET": "True"}, id="a-boolean-capitalised"),
+        pytest.param({"TAP_KONDADO_LOOKBACK_HOURS": "1.5", "TAP_KONDADO_START_DATE": "2000-01-01"}, id="hours-date"),
     ],
 )
 def test_settings_from_the_environment_are_read_as_their_types(sim, env):
@@ -274,6 +277,12 @@ def sim_client(sim, record_id: int) -> int:
             "'client_ids' from TAP_KONDADO_CLIENT_IDS must be a list like 1,2 or [1,2]",
         ),
         ({"TAP_KONDADO_RATE_LIMITS": "1,1"}, "'rate_limits' from TAP_KONDADO_RATE_LIMITS must be a JSON list"),
+        (
+            {"TAP_KONDADO_SHARED_RATE_BUDGET": "maybe"},
+            "'shared_rate_budget' from TAP_KONDADO_SHARED_RATE_BUDGET must be true or false",
+        ),
+        ({"TAP_KONDADO_LOOKBACK_HOURS": "1e20"}, "setting 'lookback_hours' must be <= 8784"),
+        ({"TAP_KONDADO_START_DATE": "0001-01-01T00:00:00+14:00"}, "start_date"),
     ],
 )
 def test_a_wrong_setting_from_the_environment_is_one_line(env, error):
