@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,6 +22,7 @@ INVALID = object()  # sentinel: the value could not be converted
 # keeps int() fast and the result under Python's 4,300-digit limit for printing an int.
 MAX_EXPONENT = 1000
 _BOOLEANS = {"true": True, "false": False}
+_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also takes "²" and "١٢", which int() refuses or reads
 
 
 def to_integer(value: Any) -> Any:
@@ -33,6 +35,15 @@ def to_integer(value: Any) -> Any:
     if number != number.to_integral_value():
         return INVALID
     return int(number)
+
+
+def to_id(value: Any) -> int | None:
+    """A log id (or cursor): a non-negative integer, or a string of ASCII digits; None otherwise."""
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
 
 
 def to_number(value: Any) -> Any:

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from tap_kondado.conversion import to_id
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ DEFAULT_RETRY_AFTER = 60.0
 _SECONDS_IN_MESSAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:seconds?|segundos?|secs?|s)\b", re.IGNORECASE)
 _CACHE_ATTR = "_kondado_page"  # parsed once in validate_response, reused by the paginator
 _NOT_JSON = object()
-_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also takes "²" and "١٢", which int() refuses or reads
 _SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # a Retry-After in seconds (HTTP dates are not honoured)
 
 
@@ -143,10 +143,9 @@ def _cursor(value: Any) -> int | None:
     """`next_start_element_id`: null, a non-negative integer, or a string of ASCII digits."""
     if value is None:
         return None
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
+    cursor = to_id(value)
+    if cursor is not None:
+        return cursor
     shown = str(value) if isinstance(value, Decimal) else repr(value)
     raise KondadoAPIError(f"unexpected response: next_start_element_id is {shown}, expected an id or null")
 

@@ -7,12 +7,12 @@ as it is, the SDK compares it with each integer id and dies mid-stream.
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
+from tap_kondado.conversion import to_id
+
 REPLICATION_KEY = "id"
-_DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also takes "²" and "١٢"
 _FIX = "fix that value or remove the stream's entry from the state (it then starts from start_element_id)"
 
 
@@ -45,11 +45,10 @@ def normalize_bookmark(stream: str, context: dict | None, state: dict[str, Any])
     if key != REPLICATION_KEY:
         msg = f"Invalid state: {where} is bookmarked by '{key}', but this tap replicates by 'id'; {_FIX}"
         raise StateError(msg)
-    value = state.get("replication_key_value")
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        shown = str(value) if isinstance(value, Decimal) else repr(value)
+    stored = state.get("replication_key_value")
+    value = to_id(stored)
+    if value is None:
+        shown = str(stored) if isinstance(stored, Decimal) else repr(stored)
         msg = f"Invalid state: the bookmark of {where} is {shown}, not a log id; {_FIX}"
         raise StateError(msg)
     state["replication_key"] = REPLICATION_KEY

@@ -146,7 +146,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self._pending.clear()
             sys.stdout.flush()
         except BrokenPipeError:
-            self._close()
+            self.close()
             raise OutputClosedError from None
         finally:
             self.flushing = False
@@ -156,11 +156,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     def close(self) -> None:
         """The target stopped reading: drop what is left, and stop Python's own flush at exit failing too."""
-        if not self.closed:
-            self._close()
-
-    def _close(self) -> None:
-        """The target stopped reading: drop what is left, and stop Python's own flush at exit failing too."""
+        if self.closed:
+            return
         self.closed = True
         self._pending.clear()
         devnull = os.open(os.devnull, os.O_WRONLY)

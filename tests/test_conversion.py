@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tap_kondado.conversion import INVALID, to_integer, to_number
+from tap_kondado.conversion import INVALID, parse_time, to_id, to_integer, to_number
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,41 @@ def test_to_number_is_exact(value, expected):
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "1,5", False])
 def test_to_number_refuses_what_json_cannot_carry(value):
     assert to_number(value) is INVALID
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (5185000, 5185000),
+        ("5185000", 5185000),
+        (" 42 ", 42),
+        (0, 0),
+        (-1, None),
+        (True, None),
+        ("²", None),
+        ("١٢", None),
+        ("1e3", None),
+        (1.0, None),
+        (Decimal(3), None),
+        (None, None),
+    ],
+)
+def test_to_id_takes_integers_and_ascii_digit_strings_only(value, expected):
+    assert to_id(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2020-09-17T00:03:48.108Z", "2020-09-17T00:03:48.108000+00:00"),
+        ("2020-09-17T00:03:48", "2020-09-17T00:03:48+00:00"),  # naive: UTC
+        ("2020-09-17T02:03:48+02:00", "2020-09-17T02:03:48+02:00"),
+    ],
+)
+def test_parse_time_reads_the_apis_forms_as_aware_times(value, expected):
+    assert parse_time(value).isoformat() == expected
+
+
+@pytest.mark.parametrize("value", ["", "yesterday", None, 1600000000])
+def test_parse_time_is_none_for_anything_else(value):
+    assert parse_time(value) is None
