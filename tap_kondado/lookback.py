@@ -129,8 +129,6 @@ class LookbackPass:
             if start_id is not None and start_id <= bookmark:
                 self.start_id = start_id
         self.in_window = self.start_id is not None
-        self.changed = 0  # logs of the window let through (changed since the watermark)
-        self.new = 0  # logs past the bookmark
 
     def after_id(self, default: int) -> int:
         """Where the paginator starts: just before the window, or `default` (the bookmark)."""
@@ -151,12 +149,9 @@ class LookbackPass:
         for record in records:
             if bookmark is not None and record["id"] <= bookmark:
                 updated = comparable(record.get("updatedAt"))
-                if updated is None or updated > watermark:  # unreadable: send it, let the target judge
-                    self.changed += 1
-                    yield record
-            else:
-                self.new += 1
-                yield record
+                if updated is not None and updated <= watermark:  # unchanged (unreadable: sent, the target judges)
+                    continue
+            yield record
 
     def page_done(self, records: list[dict[str, Any]]) -> None:
         """After a page is emitted: a checkpoint, and the watermark once the window is read through."""
