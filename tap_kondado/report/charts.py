@@ -52,7 +52,7 @@ def run_strip(
         day += datetime.timedelta(days=1)
     scale = math.log1p(max(largest, 1))
     for run_at, rows in runs:
-        x = _fraction(run_at, start, end) * STRIP_WIDTH
+        x = min(max(_fraction(run_at, start, end) * STRIP_WIDTH, 1.5), STRIP_WIDTH - 1.5)  # whole marks at the ends
         if rows <= 0:
             body.append(f'<rect class="run zero" x="{x - 1.5:.1f}" y="3" width="3" height="14"/>')
         else:
