@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
 from html.parser import HTMLParser
 
@@ -129,3 +131,16 @@ def test_flags_name_every_reason():
         "volume anomaly: last run moved 0 rows, z = -3.5",
         "savepoint break: the last run did not start where the previous one ended",
     ]
+
+
+def test_a_large_account_stays_under_5_mb(data):
+    """300 pipelines running every 10 minutes: the run strips must not grow with the runs."""
+    pipelines, runs = [], {}
+    for n in range(300):
+        item = dataclasses.replace(data.pipelines[-1], id=10_000 + n, name=f"Pipeline number {n} - a long name")
+        pipelines.append(item)
+        runs[item.id] = [
+            (data.as_of - datetime.timedelta(minutes=10 * k), (k * 37) % 5000) for k in range(14 * 24 * 6, 0, -1)
+        ]
+    big = dataclasses.replace(data, pipelines=pipelines, runs=runs)
+    assert len(layout.render(big).encode()) < 5 * 1024 * 1024

@@ -16,15 +16,17 @@ import math
 from html import escape
 
 STRIP_WIDTH, STRIP_HEIGHT = 1000, 20
+MARK_WIDTH = 3  # strip units (of 1000: 14 days), about an hour
+SHADES = 5  # darkness steps for rows moved (log scale)
 BARS_HEIGHT = 60
 PLAN_WIDTH, PLAN_HEIGHT = 1000, 220
 
 
-def _svg(width: int, height: int, label: str, body: list[str], css_class: str) -> str:
+def _svg(width: int, height: int, label: str, body: list[str], css_class: str, *, extra: str = "") -> str:
     """An SVG that fills its box, with its point as title and aria-label (escaped)."""
     text = escape(label)
     return (
-        f'<svg class="{css_class}" viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
+        f'<svg class="{css_class}"{extra} viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" '
         f'aria-label="{text}" xmlns="http://www.w3.org/2000/svg"><title>{text}</title>{"".join(body)}</svg>'
     )
 
@@ -42,7 +44,9 @@ def run_strip(
 ) -> str:
     """One pipeline's runs between start and end: a mark per run, darker for more rows, orange for zero rows.
 
-    Faint lines mark each midnight (UTC), so a missing day shows as an empty cell.
+    Faint lines mark each midnight (UTC), so a missing day shows as an empty cell. Marks are drawn as one path
+    per shade: runs closer than a mark's width at the same shade merge into one wider mark, so a pipeline
+    that runs every few minutes costs at most one mark per unit of the 1000-unit strip, not one per run.
     """
     body = []
     day = datetime.datetime.combine(start.date() + datetime.timedelta(days=1), datetime.time())
@@ -51,14 +55,25 @@ def run_strip(
         body.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{STRIP_HEIGHT}"/>')
         day += datetime.timedelta(days=1)
     scale = math.log1p(max(largest, 1))
+    columns: dict[int, int] = {}  # a unit of the strip -> its mark's shade (0: zero rows, which wins)
     for run_at, rows in runs:
-        x = min(max(_fraction(run_at, start, end) * STRIP_WIDTH, 1.5), STRIP_WIDTH - 1.5)  # whole marks at the ends
-        if rows <= 0:
-            body.append(f'<rect class="run zero" x="{x - 1.5:.1f}" y="3" width="3" height="14"/>')
-        else:
-            shade = 0.3 + 0.7 * math.log1p(rows) / scale
-            body.append(f'<rect class="run" x="{x - 1.5:.1f}" y="3" width="3" height="14" fill-opacity="{shade:.2f}"/>')
-    return _svg(STRIP_WIDTH, STRIP_HEIGHT, label, body, "strip")
+        x = round(min(max(_fraction(run_at, start, end) * STRIP_WIDTH, 1.5), STRIP_WIDTH - 1.5))
+        shade = 0 if rows <= 0 else 1 + min(int(SHADES * math.log1p(rows) / scale), SHADES - 1)
+        columns[x] = 0 if shade == 0 or columns.get(x) == 0 else max(shade, columns.get(x, 1))
+    for shade in sorted(set(columns.values())):
+        xs = sorted(x for x, s in columns.items() if s == shade)
+        segments = []
+        first = last = xs[0]
+        for x in [*xs[1:], None]:
+            if x is not None and x - last <= MARK_WIDTH:
+                last = x
+                continue
+            width = last - first + MARK_WIDTH
+            segments.append(f"M{first - MARK_WIDTH / 2:g} 3h{width:g}v14h-{width:g}z")
+            first = last = x
+        css, opacity = ("run zero", "") if shade == 0 else ("run", f' fill-opacity="{0.3 + 0.7 * shade / SHADES:.2f}"')
+        body.append(f'<path class="{css}"{opacity} d="{"".join(segments)}"/>')
+    return _svg(STRIP_WIDTH, STRIP_HEIGHT, label, body, "strip", extra=f' data-runs="{len(runs)}"')
 
 
 def day_bars(values: list[int], label: str) -> str:
