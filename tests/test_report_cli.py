@@ -73,3 +73,15 @@ def test_schema_from_the_projects_dbt_profile(tmp_path):
     (tmp_path / "transform" / "profiles" / "profiles.yml").write_text("kondado: {outputs: {}}\n")
     result = _run("--duckdb", str(db), "--output", "out.html", cwd=tmp_path)
     assert result.stderr.startswith("kondado-report: schema 'main' lacks")  # no profile schema, several: the default
+
+
+def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):
+    code = (
+        "import sys; sys.modules['duckdb'] = None; from tap_kondado.report.cli import main; "
+        f"sys.exit(main(['--duckdb', 'x.duckdb', '--output', {str(tmp_path / 'o.html')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "kondado-report: duckdb is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
+    )

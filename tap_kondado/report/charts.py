@@ -65,7 +65,7 @@ def run_strip(
         segments = []
         first = last = xs[0]
         for x in [*xs[1:], None]:
-            if x is not None and x - last <= MARK_WIDTH:
+            if x is not None and x - last <= MARK_WIDTH + 1:  # closer than 20 minutes apart: no sliver between
                 last = x
                 continue
             width = last - first + MARK_WIDTH

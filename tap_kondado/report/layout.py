@@ -145,7 +145,7 @@ def _headline(data: ReportData, problems: dict[str, int]) -> str:
         '<header id="headline">',
         "<h1>Kondado: pipeline health and plan usage</h1>",
         f'<p class="source">kondado_as_of <b>{escape(_moment(data.as_of))}</b> '
-        f"({escape(data.as_of_origin)}) · from {escape(data.source)}, schema {escape(data.schema)}</p>",
+        f"(from {escape(data.as_of_origin)}) · read from {escape(data.source)}, schema {escape(data.schema)}</p>",
         f'<p class="point"><b>{escape(point)}</b></p>',
         '<div class="cards">',
         *(f'<div class="card {css}"><b>{escape(v)}</b><span>{escape(t)}</span></div>' for v, t, css in cards),
@@ -271,6 +271,7 @@ def _strips_section(data: ReportData) -> str:
             f"{f', {zero} with 0 rows' if zero else ''}</span></div>"
             f"{charts.run_strip(runs, start, end, largest, label)}</div>"
         )
+    axis = f'<div class="chart-row"><div></div>{_axis(_day_ticks(start, end, step=2))}</div>'
     problems = [i for i in data.pipelines if i.health in ("failing", "stalled")]
     point = (
         f"One row per pipeline, a mark per run over the {STRIP_DAYS} days to kondado_as_of; "
@@ -286,8 +287,9 @@ def _strips_section(data: ReportData) -> str:
         '<div class="panel">',
         '<p class="legend"><i class="mark"></i>a run (shade: rows moved) <i class="zero"></i>a run that moved 0 rows'
         " · faint lines: midnight UTC</p>",
+        axis,  # above and below: a long list keeps its days in sight
         *rows,
-        f'<div class="chart-row"><div></div>{_axis(_day_ticks(start, end, step=2))}</div>',
+        axis,
         "</div></section>",
     ]
     return "\n".join(html)
@@ -322,8 +324,8 @@ def _rows_section(data: ReportData) -> str:
     ticks = [((datetime.datetime.combine(d, datetime.time(12)) - start) / (end - start), _day(d)) for d in days[::7]]
     busiest = max(accounts, key=lambda c: totals[c]) if accounts else None
     point = (
-        f"Rows moved per day (billable or not), per account, {_day(days[0])} to {_day(last_day)}; each account on "
-        "its own scale."
+        f"Rows moved per day (billable or not), per account, {_day(days[0])} to {_day(last_day)} (that day up to "
+        "kondado_as_of); each account on its own scale."
         + (f" Account {busiest} moved the most: {_int(totals[busiest])} rows." if busiest is not None else "")
     )
     table_head = "".join(f'<th class="num">account {c}</th>' for c in accounts)
