@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import os
+import pickle
+import subprocess
+import sys
 
 import duckdb
 import pytest
 
-from tap_kondado.report import query
+from tap_kondado.report import layout, query
 from tap_kondado.report.query import ReportError, load
 from tests import report_fixture
 from tests.report_fixture import AS_OF
@@ -109,3 +113,33 @@ def test_default_schema_comes_from_the_dbt_profile(tmp_path, monkeypatch):
     assert query.profile_schema("duckdb", profiles) == "from_env"
     assert query.profile_schema("postgres", profiles) == "reporting"
     assert query.profile_schema("postgres", tmp_path / "absent.yml") is None
+
+
+def test_timestamps_with_a_time_zone_read_as_utc_whatever_the_machines_zone(db, tmp_path):
+    expected = load(duckdb_file=str(db))
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("SET TimeZone = 'UTC'")
+        for table, column in [
+            ("kondado_pipeline_runs", "created_at"),
+            ("kondado_pipeline_health", "last_run_at"),
+            ("kondado_model_health", "last_run_at"),
+        ]:
+            conn.execute(f"ALTER TABLE analytics.{table} ALTER {column} TYPE TIMESTAMPTZ")
+    code = (
+        "import pickle, sys; from tap_kondado.report.query import load; "
+        f"sys.stdout.buffer.write(pickle.dumps(load(duckdb_file={str(db)!r})))"
+    )
+    env = {**os.environ, "TZ": "America/Sao_Paulo"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True, timeout=60)
+    assert pickle.loads(result.stdout) == expected  # noqa: S301 (our own child's output)
+
+
+def test_empty_models_still_make_a_page(db):
+    with duckdb.connect(str(db)) as conn:
+        for table in query.MODELS:
+            conn.execute(f"DELETE FROM analytics.{table}")  # noqa: S608
+    data = load(duckdb_file=str(db))
+    assert data.as_of_origin == "the report's build time"
+    page = layout.render(data)
+    assert "All 0 pipelines ran on time" in page
+    assert "No billable row this month." in page

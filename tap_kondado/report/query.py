@@ -201,6 +201,8 @@ class _DuckDB:
         except duckdb.Error as error:
             raise ReportError(f"cannot open {path} as DuckDB: {_first_line(error)}") from error
         self._error = duckdb.Error
+        # Timestamps with a time zone compare and convert in UTC, whatever the machine's zone (TZ).
+        self.rows("SET TimeZone = 'UTC'")
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         try:
@@ -322,7 +324,11 @@ def _health(conn: _Connection, schema: str, model: str) -> list[Health]:
     roles = [f.name for f in Health.__dataclass_fields__.values()]
     select = ", ".join(_ident(columns[r]) if r in columns else "NULL" for r in roles)
     rows = conn.rows(f"SELECT {select} FROM {_ident(schema)}.{_ident(model)}")
-    return [Health(**dict(zip(roles, (_plain(v) for v in row), strict=True))) for row in rows]
+    items = [Health(**dict(zip(roles, (_plain(v) for v in row), strict=True))) for row in rows]
+    for item in items:  # never a blank row: a missing name or health still shows
+        item.name = item.name if item.name not in (None, "") else f"#{item.id}"
+        item.health = item.health or "unknown"
+    return items
 
 
 def _as_of(conn: _Connection, schema: str, items: list[Health], *, has_as_of: bool) -> tuple[datetime.datetime, str]:
