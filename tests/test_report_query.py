@@ -143,3 +143,14 @@ def test_empty_models_still_make_a_page(db):
     page = layout.render(data)
     assert "All 0 pipelines ran on time" in page
     assert "No billable row this month." in page
+
+
+def test_profile_schema_from_a_double_quoted_env_var_without_default(tmp_path, monkeypatch):
+    profiles = tmp_path / "profiles.yml"
+    profiles.write_text(
+        """p:\n  outputs:\n    pg: {type: postgres, schema: '{{ env_var("DBT_POSTGRES_SCHEMA") }}'}\n"""
+    )
+    monkeypatch.delenv("DBT_POSTGRES_SCHEMA", raising=False)
+    assert query.profile_schema("postgres", profiles) is None  # unset, no default: the engine's default applies
+    monkeypatch.setenv("DBT_POSTGRES_SCHEMA", "marts")
+    assert query.profile_schema("postgres", profiles) == "marts"

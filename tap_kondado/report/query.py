@@ -256,6 +256,10 @@ def _find_schema(conn: _Connection) -> str:
     return found[0]
 
 
+# `{{ env_var('NAME') }}` or `{{ env_var("NAME", "default") }}`: the whole value, as Meltano's dbt profiles write it.
+_ENV_VAR = re.compile(r"""\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}""")
+
+
 def profile_schema(engine: str, profiles: Path = PROFILES_FILE) -> str | None:
     """The schema transform/profiles/profiles.yml builds into with this engine's adapter (None: not found)."""
     if not profiles.is_file():
@@ -264,13 +268,12 @@ def profile_schema(engine: str, profiles: Path = PROFILES_FILE) -> str | None:
         document = yaml.safe_load(profiles.read_text()) or {}
     except (yaml.YAMLError, OSError):
         return None
-    adapter = {"duckdb": "duckdb", "postgres": "postgres"}[engine]
     for profile in document.values() if isinstance(document, dict) else []:
-        outputs = profile.get("outputs", {}) if isinstance(profile, dict) else {}
-        for output in outputs.values():
-            if isinstance(output, dict) and output.get("type") == adapter and output.get("schema"):
+        outputs = (profile.get("outputs") if isinstance(profile, dict) else None) or {}
+        for output in outputs.values() if isinstance(outputs, dict) else []:
+            if isinstance(output, dict) and output.get("type") == engine and output.get("schema"):  # dbt's adapter
                 text = str(output["schema"])
-                match = re.fullmatch(r"\{\{\s*env_var\(\s*'([^']+)'\s*(?:,\s*'([^']*)'\s*)?\)\s*\}\}", text.strip())
+                match = _ENV_VAR.fullmatch(text.strip())
                 if match:
                     return os.environ.get(match.group(1)) or match.group(2) or None
                 return text if "{{" not in text else None
