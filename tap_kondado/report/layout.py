@@ -215,10 +215,7 @@ def _health_section(anchor: str, title: str, kind: str, items: list[Health], as_
 
 
 def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> str:
-    head = (
-        f"<thead><tr><th>{kind}</th><th>health</th><th>flagged by</th><th>status</th><th>last run (UTC)</th>"
-        '<th class="num">usual gap</th><th class="num">runs, 7 d</th></tr></thead>'
-    )
+    head = _thead(kind, "health", "flagged by", "status", "last run (UTC)", "#usual gap", "#runs, 7 d")
     rows = []
     for i in items:
         reasons = flags(i)
@@ -328,7 +325,7 @@ def _rows_section(data: ReportData) -> str:
         "kondado_as_of); each account on its own scale."
         + (f" Account {busiest} moved the most: {_int(totals[busiest])} rows." if busiest is not None else "")
     )
-    table_head = "".join(f'<th class="num">account {c}</th>' for c in accounts)
+    table_head = _thead("day (UTC)", *(f"#account {c}" for c in accounts))
     table_rows = "".join(
         f"<tr><td>{escape(_day(day))}</td>"
         + "".join(f'<td class="num">{_int(data.rows_per_day[c].get(day, 0))}</td>' for c in accounts)
@@ -342,8 +339,7 @@ def _rows_section(data: ReportData) -> str:
         *rows,
         f'<div class="chart-row"><div></div>{_axis(ticks)}</div>' if accounts else '<p class="empty">No run.</p>',
         "<details><summary>The same as a table</summary>",
-        f'<div class="table-scroll"><table><thead><tr><th>day (UTC)</th>{table_head}</tr></thead>'
-        f"<tbody>{table_rows}</tbody></table></div></details>",
+        f'<div class="table-scroll"><table>{table_head}<tbody>{table_rows}</tbody></table></div></details>',
         "</div></section>",
     ]
     return "\n".join(html)
@@ -437,9 +433,9 @@ def _plans_section(data: ReportData) -> str:
         '<i class="red"></i>plan_rows <i class="dash red"></i>day the projection crosses it</p>',
         f'<div class="plans">{"".join(boxes)}</div>' if boxes else '<p class="empty">No billable row this month.</p>',
         "<details><summary>The same as a table</summary>",
-        '<div class="table-scroll"><table><thead><tr><th>account</th><th class=num>billable so far</th>'
-        "<th class=num>plan_rows</th><th class=num>projected</th><th>crosses the plan on</th></tr></thead>"
-        f"<tbody>{table_rows}</tbody></table></div></details>",
+        '<div class="table-scroll"><table>'
+        + _thead("account", "#billable so far", "#plan_rows", "#projected", "crosses the plan on")
+        + f"<tbody>{table_rows}</tbody></table></div></details>",
         "</section>",
     ]
     return "\n".join(html)
@@ -469,6 +465,17 @@ def _footer(data: ReportData, built_in: float | None) -> str:
         f"<footer>Made by kondado-report{took} from the dbt package kondado's models in {escape(data.source)} "
         f"(schema {escape(data.schema)}). All times UTC. One file: no script, no request.</footer>"
     )
+
+
+def _thead(*names: str) -> str:
+    """A header row; a name starting with # is a number column (right-aligned), shown without the #."""
+    cells = (
+        f'<th scope="col" class="num">{escape(n[1:])}</th>'
+        if n.startswith("#")
+        else f'<th scope="col">{escape(n)}</th>'
+        for n in names
+    )
+    return f"<thead><tr>{''.join(cells)}</tr></thead>"
 
 
 def _axis(ticks: list[tuple[float, str]]) -> str:
