@@ -60,19 +60,21 @@ def run_strip(
         x = round(min(max(_fraction(run_at, start, end) * STRIP_WIDTH, 1.5), STRIP_WIDTH - 1.5))
         shade = 0 if rows <= 0 else 1 + min(int(SHADES * math.log1p(rows) / scale), SHADES - 1)
         columns[x] = 0 if shade == 0 or columns.get(x) == 0 else max(shade, columns.get(x, 1))
-    for shade in sorted(set(columns.values())):
-        xs = sorted(x for x, s in columns.items() if s == shade)
-        segments = []
-        first = last = xs[0]
-        for x in [*xs[1:], None]:
-            if x is not None and x - last <= MARK_WIDTH + 1:  # closer than 20 minutes apart: no sliver between
-                last = x
-                continue
-            width = last - first + MARK_WIDTH
-            segments.append(f"M{first - MARK_WIDTH / 2:g} 3h{width:g}v14h-{width:g}z")
-            first = last = x
+    ordered = sorted(columns.items())
+    spans: dict[int, list[list[float]]] = {}  # shade -> [left, right] of its marks, merged where they touch
+    for n, (x, shade) in enumerate(ordered):
+        left, right = x - MARK_WIDTH / 2, x + MARK_WIDTH / 2
+        if n + 1 < len(ordered) and ordered[n + 1][0] - x <= MARK_WIDTH + 1:
+            right = ordered[n + 1][0] - MARK_WIDTH / 2  # runs < 20 minutes apart touch: no sliver to read as a gap
+        same = spans.setdefault(shade, [])
+        if same and left <= same[-1][1]:
+            same[-1][1] = right
+        else:
+            same.append([left, right])
+    for shade, marks in sorted(spans.items()):
+        d = "".join(f"M{left:g} 3h{right - left:g}v14h-{right - left:g}z" for left, right in marks)
         css, opacity = ("run zero", "") if shade == 0 else ("run", f' fill-opacity="{0.3 + 0.7 * shade / SHADES:.2f}"')
-        body.append(f'<path class="{css}"{opacity} d="{"".join(segments)}"/>')
+        body.append(f'<path class="{css}"{opacity} d="{d}"/>')
     return _svg(STRIP_WIDTH, STRIP_HEIGHT, label, body, "strip", extra=f' data-runs="{len(runs)}"')
 
 
