@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e . --group dev
+	$(BIN)/pip install --quiet -e '.[report]' --group dev
 	touch $@
 
 test: setup                    ## the whole suite: unit, simulator end-to-end, Meltano, PostgreSQL, DuckDB

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,7 @@ LOG = OUTPUT / "demo-meltano.log"
 SIM_DATA = OUTPUT / "simulator.json"
 SIM_PORT = OUTPUT / "simulator.port"
 DEMO_DB = OUTPUT / "demo.duckdb"
+HTML_REPORT = OUTPUT / "kondado-report.html"
 REAL_DB = OUTPUT / "kondado.duckdb"  # meltano.yml's default target-duckdb filepath
 SIM_KEY, SIM_TOKEN = "demo-key", "demo-token"
 # The simulator's windows (Kondado's 1/s and 20/min) scaled by this; meltano.yml's `demo`
@@ -87,11 +89,31 @@ def main() -> int:
     print()
     print(report.render(db, before))
     print()
+    # --- the HTML report (kondado-report, issue 16) from the dbt package's models ---------------------------
+    _html_report(db)
+    # ---------------------------------------------------------------------------------------------------------
     print(_bookmarks(state_id, env))
     print(f"\nDone in {time.monotonic() - started:.0f} s. Meltano's log: {LOG.relative_to(ROOT)}")
     if not real:
         print("Run `make demo` again: the simulator adds new logs, and only those are loaded.")
     return 0
+
+
+def _html_report(db: Path) -> None:
+    """output/kondado-report.html with `kondado-report`, if the dbt build made the health models; else one line."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        built = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'kondado_pipeline_health'"
+        ).fetchone()[0]
+    if not built:
+        print(f"HTML report skipped: no kondado_pipeline_health in {db.relative_to(ROOT)} (the dbt build did not run)")
+        return
+    _step(f"kondado-report --duckdb {db.relative_to(ROOT)} --output {HTML_REPORT.relative_to(ROOT)}")
+    command = [str(BIN / "kondado-report"), "--duckdb", str(db), "--output", str(HTML_REPORT)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
+    if result.returncode != 0:
+        _fail(result.stderr.strip() or f"kondado-report exited {result.returncode}")
+    print(f"HTML report: {result.stdout.strip()}")  # its path, size and build time
 
 
 def _has_credentials(env: dict[str, str]) -> bool:

@@ -1,0 +1,58 @@
+"""`kondado-report --duckdb FILE | --postgres [URL] --output OUT [--schema S]`.
+
+Reads the `kondado` dbt package's models and writes one self-contained HTML file (no script, no network
+request when opened). Without --schema: the schema transform/profiles/profiles.yml builds into, else
+`main` (DuckDB) or `analytics` (PostgreSQL). `--postgres` without a URL uses the usual PG* variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from tap_kondado.report import layout
+from tap_kondado.report.query import ReportError, load
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kondado-report", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--duckdb", metavar="FILE", help="a DuckDB file the dbt package was built into")
+    source.add_argument(
+        "--postgres",
+        metavar="URL",
+        nargs="?",
+        const="",
+        help="postgresql://user:password@host:port/db (omitted: the PG* variables)",
+    )
+    parser.add_argument("--output", "-o", metavar="OUT", required=True, help="the HTML file to write")
+    parser.add_argument("--schema", metavar="S", help="the schema the models were built in")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the report; 1 with one line on stderr for bad input."""
+    args = _parser().parse_args(argv)
+    started = time.monotonic()
+    try:
+        data = load(duckdb_file=args.duckdb, postgres_url=args.postgres, schema=args.schema)
+        page = layout.render(data, built_in=time.monotonic() - started)
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(page, encoding="utf-8")
+    except ReportError as error:
+        print(f"kondado-report: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"kondado-report: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"{output} ({output.stat().st_size / 1024:.0f} KB, {time.monotonic() - started:.2f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

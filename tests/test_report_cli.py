@@ -1,0 +1,87 @@
+"""The `kondado-report` command as a user runs it: a file written and its path printed, or one line and exit 1."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import report_fixture
+
+COMMAND = str(Path(sys.executable).parent / "kondado-report")
+
+
+def _run(*args, cwd=None, env=None):
+    return subprocess.run([COMMAND, *args], capture_output=True, text=True, timeout=120, cwd=cwd, env=env, check=False)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    return report_fixture.build_duckdb(tmp_path_factory.mktemp("cli") / "models.duckdb")
+
+
+def test_writes_the_page_and_prints_its_path(db, tmp_path):
+    out = tmp_path / "deep" / "kondado-report.html"
+    result = _run("--duckdb", str(db), "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{out} (")
+    assert out.read_text().startswith("<!DOCTYPE html>")
+    assert out.stat().st_size < 5 * 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--duckdb", "absent.duckdb"], "kondado-report: no DuckDB file at absent.duckdb"),
+        (["--postgres", "http://example/db"], "kondado-report: not a PostgreSQL URL"),
+        (["--postgres", "postgresql://u:pw@127.0.0.1:1/db"], "kondado-report: cannot connect to postgresql://u:***@"),
+        (["--duckdb", "{db}", "--schema", "nowhere"], "kondado-report: schema 'nowhere' lacks the kondado models"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(db, tmp_path, args, message):
+    args = [a.replace("{db}", str(db)) for a in args]
+    result = _run(*args, "--output", str(tmp_path / "out.html"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out.html").exists()
+
+
+def test_unwritable_output_is_one_line(db, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = _run("--duckdb", str(db), "--output", str(blocker / "out.html"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("kondado-report: cannot write")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_schema_from_the_projects_dbt_profile(tmp_path):
+    db = tmp_path / "models.duckdb"
+    for schema in ("analytics", "elsewhere", "third"):  # the models in several schemas: the profile's is read
+        report_fixture.build_duckdb(db, schema=schema)
+    (tmp_path / "transform" / "profiles").mkdir(parents=True)
+    (tmp_path / "transform" / "profiles" / "profiles.yml").write_text(
+        "kondado:\n  outputs:\n    dev: {type: duckdb, path: x.duckdb, schema: elsewhere}\n"
+    )
+    result = _run("--duckdb", str(db), "--output", "out.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "(schema elsewhere)" in (tmp_path / "out.html").read_text()
+    (tmp_path / "transform" / "profiles" / "profiles.yml").write_text("kondado: {outputs: {}}\n")
+    result = _run("--duckdb", str(db), "--output", "out.html", cwd=tmp_path)
+    assert result.stderr.startswith("kondado-report: schema 'main' lacks")  # no profile schema, several: the default
+
+
+def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):
+    code = (
+        "import sys; sys.modules['duckdb'] = None; from tap_kondado.report.cli import main; "
+        f"sys.exit(main(['--duckdb', 'x.duckdb', '--output', {str(tmp_path / 'o.html')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "kondado-report: duckdb is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
+    )

@@ -1,0 +1,44 @@
+"""`make demo`'s HTML report step (scripts/demo.py `_html_report`): skipped in one line until the dbt build has
+made the health models, then `kondado-report` writes output/kondado-report.html and the demo prints its path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests import report_fixture
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+
+
+@pytest.fixture
+def demo(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(SCRIPTS))
+    import demo
+
+    monkeypatch.setattr(demo, "ROOT", tmp_path)
+    monkeypatch.setattr(demo, "HTML_REPORT", tmp_path / "output" / "kondado-report.html")
+    (tmp_path / "output").mkdir()
+    yield demo
+    sys.modules.pop("demo", None)
+
+
+def test_skipped_in_one_line_without_the_models(demo, tmp_path, capsys):
+    db = tmp_path / "output" / "demo.duckdb"
+    duckdb.connect(str(db)).close()
+    demo._html_report(db)
+    assert capsys.readouterr().out == (
+        "HTML report skipped: no kondado_pipeline_health in output/demo.duckdb (the dbt build did not run)\n"
+    )
+    assert not demo.HTML_REPORT.exists()
+
+
+def test_written_and_its_path_printed_with_the_models(demo, tmp_path, capsys):
+    db = report_fixture.build_duckdb(tmp_path / "output" / "demo.duckdb")
+    demo._html_report(db)
+    out = capsys.readouterr().out
+    assert f"HTML report: {demo.HTML_REPORT} (" in out
+    assert demo.HTML_REPORT.read_text().startswith("<!DOCTYPE html>")

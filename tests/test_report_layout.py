@@ -1,0 +1,146 @@
+"""tap_kondado.report.layout: the page's sections, order, escaping and words, from the fixture's models."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from tap_kondado.report import layout
+from tap_kondado.report.query import load
+from tests import report_fixture
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    db = report_fixture.build_duckdb(tmp_path_factory.mktemp("layout") / "models.duckdb")
+    return load(duckdb_file=str(db))
+
+
+@pytest.fixture(scope="module")
+def page(data):
+    return layout.render(data)
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(page):
+    parser = _Tags()
+    parser.feed(page)
+    return parser.tags
+
+
+def test_sections_in_the_issues_order(page):
+    ids = [attrs["id"] for tag, attrs in _tags(page) if tag in ("header", "section") and "id" in attrs]
+    assert ids == ["headline", "pipelines-health", "run-strips", "rows-per-day", "plan", "models-health"]
+
+
+def test_self_contained_nothing_to_fetch_and_small(page):
+    tags = _tags(page)
+    assert not [t for t, _ in tags if t in ("script", "link", "img", "iframe", "object")]
+    assert not [a for _, a in tags if {"src", "href"} & set(a)]
+    assert "url(" not in page
+    assert "@import" not in page
+    assert len(page.encode()) < 5 * 1024 * 1024
+
+
+def test_names_from_the_data_are_escaped(page):
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;Blog&#x27; posts" in page
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page  # a model's name
+    assert "<b>bold</b>" not in page
+
+
+def test_headline_counts(page):
+    headline = page.split('<section id="pipelines-health">')[0]
+    assert "1 failing, 1 stalled, 2 late of 8 pipelines and 3 models" in headline
+    assert "<b>3</b><span>accounts</span>" in headline
+    assert "<b>2</b><span>late: 1 pipeline, 1 model</span>" in headline
+    assert "kondado_as_of <b>2026-11-20 12:00 UTC</b>" in headline
+    assert "<b>24 min</b><span>since the newest log</span>" in headline
+
+
+def test_health_table_worst_first_with_the_rest_collapsed(page):
+    section = page.split('<section id="pipelines-health">')[1].split("</section>")[0]
+    listed, collapsed = section.split("<details>")
+    names = re.findall(r'<td class="name">(.*?)<span', listed)
+    assert names[:4] == ["CRM - deals", "Finance - invoices, daily export to the warehouse", "Ads - campaigns",
+                         "New - survey answers"]  # fmt: skip
+    # on_time but flagged: listed; on_time and quiet: collapsed.
+    assert set(names[4:]) == {"Support - tickets", "Shop - refunds"}
+    assert "last 5 runs moved 0 rows" in listed
+    assert "volume anomaly: last run moved 50,000 rows" in listed
+    assert "4.5 days since its last run: 4.5 times its usual gap of 24.0 h" in listed
+    assert "status error_building_tables" in listed
+    assert "2 pipelines on time" in collapsed
+    assert set(re.findall(r'<td class="name">(.*?)<span', collapsed)) == {
+        "Shop - orders (hourly)",
+        report_fixture.HOSTILE_NAME.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        .replace('"', "&quot;").replace("'", "&#x27;"),
+    }  # fmt: skip
+
+
+def test_strips_failing_and_stalled_on_top_and_every_chart_states_its_point(page):
+    section = page.split('<section id="run-strips">')[1].split("</section>")[0]
+    badges = re.findall(r'<span class="badge (\w+)">', section)
+    assert badges[:2] == ["failing", "stalled"]
+    assert "On top: CRM - deals (failing), Finance - invoices, daily export to the warehouse (stalled)." in section
+    for tag, attrs in _tags(page):
+        if tag == "svg":
+            assert attrs["role"] == "img"
+            assert attrs["aria-label"]
+    assert page.count("<title>") == page.count("<svg") + 1  # each chart's, and the page's
+
+
+def test_plan_sentences(data, page):
+    plans = {p.client_id: p for p in data.plans}
+    assert layout.plan_sentence(plans[1], data.as_of) == (
+        "Account 1: 786,050 billable rows by Nov 20, 75% of its plan of 1,050,000; at this pace 1,209,308 by month "
+        "end (115%): it crosses the plan on Nov 27 and Kondado pauses its pipelines."
+    )
+    assert layout.plan_sentence(plans[2], data.as_of).endswith("(29%): it stays under the plan.")
+    assert "(no plan_rows set)" in layout.plan_sentence(plans[3], data.as_of)
+    assert "At this pace, account 1 reaches its plan on Nov 27." in page
+
+
+def test_an_account_already_over_its_plan_says_so(data):
+    plan = next(p for p in data.plans if p.client_id == 1)
+    over = type(plan)(**{**plan.__dict__, "plan_rows": 700_000, "projected_limit_date": None})
+    assert "it is over its plan" in layout.plan_sentence(over, data.as_of)
+
+
+def test_flags_name_every_reason():
+    item = layout.Health(
+        id=1, client_id=1, name="x", health="stalled", last_run_at=None, runs_last_7d=0, usual_gap_hours=2.0,
+        hours_since_last_run=10.0, zero_row_streak=4, last_row_count=0, row_count_zscore=-3.5, volume_anomaly=True,
+        savepoint_break=True, status="active", status_message=None, status_observed_at=None,
+    )  # fmt: skip
+    assert layout.flags(item) == [
+        "10.0 h since its last run: 5.0 times its usual gap of 2.0 h",
+        "last 4 runs moved 0 rows",
+        "volume anomaly: last run moved 0 rows, z = -3.5",
+        "savepoint break: the last run did not start where the previous one ended",
+    ]
+
+
+def test_a_large_account_stays_under_5_mb(data):
+    """300 pipelines running every 10 minutes: the run strips must not grow with the runs."""
+    pipelines, runs = [], {}
+    for n in range(300):
+        item = dataclasses.replace(data.pipelines[-1], id=10_000 + n, name=f"Pipeline number {n} - a long name")
+        pipelines.append(item)
+        runs[item.id] = [
+            (data.as_of - datetime.timedelta(minutes=10 * k), (k * 37) % 5000) for k in range(14 * 24 * 6, 0, -1)
+        ]
+    big = dataclasses.replace(data, pipelines=pipelines, runs=runs)
+    assert len(layout.render(big).encode()) < 5 * 1024 * 1024
