@@ -24,7 +24,7 @@ from tap_kondado.errors import KondadoAPIError, OutputClosedError
 from tap_kondado.rate_budget import SharedRateBudget, budget_path
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, env_config, unknown_settings
-from tap_kondado.state import StateError, read_state
+from tap_kondado.state import StateError, check_state, read_state
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
 from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
 
@@ -156,7 +156,10 @@ class TapKondado(Tap):
         """Run the tap; a config mistake or API error ends it with one line, not a traceback."""
         try:
             if (state_file := kwargs.get("state")) is not None:  # the SDK's reading dies with a traceback
-                kwargs["state"] = io.StringIO(json.dumps(read_state(state_file.read(), state_file.name)))
+                state = read_state(state_file.read(), state_file.name)
+                if warning := check_state(state, state_file.name):
+                    cls.logger.warning("%s", warning)
+                kwargs["state"] = io.StringIO(json.dumps(state))
             super().invoke(**kwargs)
         except ONE_LINE_ERRORS as exc:
             cls.logger.error("%s", _error_line(exc))  # noqa: TRY400
