@@ -21,7 +21,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from tap_kondado import redaction
 from tap_kondado.client import DEFAULT_API_URL
 from tap_kondado.errors import KondadoAPIError, OutputClosedError
-from tap_kondado.rate_budget import SharedRateBudget, budget_path
+from tap_kondado.rate_budget import SharedRateBudget, StoreError, budget_path
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, env_config, unknown_settings
 from tap_kondado.state import StateError, check_state, read_state
@@ -120,7 +120,11 @@ class TapKondado(Tap):
         limiter = SlidingWindowLimiter.from_config(self.config.get("rate_limits"))
         if self.config.get("shared_rate_budget", True) and limiter.windows:
             api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
-            path = budget_path(api_url, self.config["key"])
+            try:
+                path = budget_path(api_url, self.config["key"])
+            except StoreError as exc:
+                self.logger.warning("Shared rate budget unavailable (%s); this run paces its own requests only", exc)
+                return PacedSession(limiter)
             answer_timeout = float(self.config.get("request_timeout", 60))
             return PacedSession(SharedRateBudget(limiter.windows, path, answer_timeout=answer_timeout))
         return PacedSession(limiter)
