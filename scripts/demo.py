@@ -80,7 +80,12 @@ def main() -> int:
                 TARGET_DUCKDB_FILEPATH=str(DEMO_DB),
             )
             args = ["--environment", "demo", "run", *(["--full-refresh"] if full_refresh else []), *PLUGINS]
-            _step(f"meltano {' '.join(args)}" + ("" if full_refresh else "   (incremental, from Meltano's bookmarks)"))
+            why = (
+                "a new simulated world: no earlier bookmark applies"
+                if full_refresh
+                else "incremental, from Meltano's bookmarks"
+            )
+            _step(f"meltano {' '.join(args)}   ({why})")
             _meltano(args, env)
         finally:
             _stop_simulator(simulator)

@@ -66,9 +66,9 @@ class StreamStats:
             "rate_limit_answers": self.rate_limited,
         }
         text = (
-            f"{stream}: run summary: {self.logs:,} logs emitted ({self.new:,} new, {self.changed:,} changed), "
-            f"{self.requests:,} requests, {self.waited_seconds:,.1f} s waited for rate limits, "
-            f"{self.rate_limited:,} rate-limit answers"
+            f"{stream}: run summary: {_count(self.logs, 'log')} emitted ({self.new:,} new, {self.changed:,} changed), "
+            f"{_count(self.requests, 'request')}, {self.waited_seconds:,.1f} s waited for rate limits, "
+            f"{_count(self.rate_limited, 'rate-limit answer')}"
         )
         return text, fields
 
@@ -155,15 +155,20 @@ class Progress:
         else:
             eta = f"ETA {_duration(facts['eta_seconds'])}"
         self.logger.info(
-            "%s: %s: %s logs, %s requests; %s; %s",
+            "%s: %s: %s, %s; %s; %s",
             "Finished" if final else "Progress",
             where,
-            f"{facts['logs']:,}",
-            f"{facts['requests']:,}",
+            _count(facts["logs"], "log"),
+            _count(facts["requests"], "request"),
             reached,
             eta,
             extra={"progress": facts},
         )
+
+
+def _count(number: int, noun: str) -> str:
+    """`1 request`, `2 requests`, `1,000 logs`."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _duration(seconds: float) -> str:

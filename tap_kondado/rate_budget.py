@@ -23,8 +23,18 @@ process that stopped using the file (killed, fallen back to its own pacing, or i
 reused) and is dropped, so nothing stalls the other runs for long. Stamps are wall
 clock (monotonic clocks are per process); anything written "in the future" beyond a
 small tolerance is from before a clock step backwards and is dropped, so a step costs a
-window at most. Any trouble with the file: one warning, then the in-process limiter,
-which has noted this process's own recent requests all along and so paces on from them.
+window at most. Nothing read from the file is trusted beyond what a tap writes: a
+penalty is capped at 15 minutes from now (a longer wait the API names ends the run), a
+reservation further out than any queue could place it is dropped.
+
+The in-process limiter, on its monotonic clock, notes this process's own requests all
+along and is a floor under the file: a wall-clock step forward (which makes the file's
+stamps look old) cannot make this process burst, and if the file fails the run paces on
+from its own recent requests. A file that cannot be read as a budget (garbage, NUL bytes
+from a power cut, JSON of another shape, a symlink in its place) is set aside as
+`<name>.corrupt` and replaced by a fresh one, with one warning: every run goes on
+sharing. Only a file that cannot be written (read-only folder, full disk, a stuck lock)
+makes the run pace alone, with one warning.
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ CLOCK_TOLERANCE = 1.0  # seconds a stamp may lie in the future before it counts 
 LOCK_TIMEOUT = 10.0  # seconds; the lock is held for microseconds, so longer means a stuck holder
 MAX_SLOTS = 512  # stamps kept at most: the file stays a few kB whatever happens
 MAX_ANSWER_SECONDS = 15 * 60.0  # default bound on a request in flight
+MAX_PENALTY_SECONDS = 15 * 60.0  # as client.MAX_NAMED_WAIT_SECONDS: a longer wait the API names ends the run
 _EPSILON = 1e-9
 
 # one slot: [stamp or reserved time, state, pid, queue number, when written]
@@ -68,9 +79,16 @@ class StoreError(Exception):
 
 
 def budget_path(api_url: str, key: str) -> Path:
-    """The file for one API host and key: `$XDG_CACHE_HOME/tap-kondado/budget-<hash>.json`."""
+    """The file for one API host and key: `$XDG_CACHE_HOME/tap-kondado/budget-<hash>.json`.
+
+    StoreError when there is no cache folder to name (no XDG_CACHE_HOME, and no HOME nor
+    passwd entry: an arbitrary container uid).
+    """
     cache = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"
+    try:
+        base = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"
+    except (RuntimeError, KeyError):  # Path.home(): no HOME and no passwd entry for this uid
+        raise StoreError("no cache folder: XDG_CACHE_HOME and HOME are unset, and this user has no home") from None
     parts = urlsplit(api_url)
     host = f"{(parts.hostname or '').lower()}:{parts.port or ''}"
     digest = hashlib.sha256(f"{host}\n{key}".encode()).hexdigest()[:32]
@@ -89,10 +107,12 @@ class SharedRateBudget:
         sleep: Callable[[float], None] = time.sleep,
         lock_timeout: float = LOCK_TIMEOUT,
         answer_timeout: float = MAX_ANSWER_SECONDS,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         """Budget `windows` in the file at `path`; `clock` (wall time) and `sleep` injectable for tests.
 
         `answer_timeout`: the longest a request can stay in flight (the tap's request_timeout).
+        `monotonic`: the in-process floor's clock (default: time.monotonic, or `clock` if injected).
         """
         self.windows = tuple(windows)
         self._answer_timeout = answer_timeout
@@ -100,13 +120,14 @@ class SharedRateBudget:
         self._lock_path = path.with_suffix(".lock")
         self._clock, self._sleep, self._lock_timeout = clock, sleep, lock_timeout
         # The fallback paces this process alone: its own monotonic clock, immune to clock steps.
-        local_clock = time.monotonic if clock is time.time else clock
+        local_clock = monotonic or (time.monotonic if clock is time.time else clock)
         self._local = SlidingWindowLimiter(self.windows, clock=local_clock, sleep=sleep)
         self._shared = True
         self._waited = 0.0
         self._queue_lock = threading.Lock()  # this process's requests leave one at a time
         self._file_lock = threading.Lock()  # flock does not exclude threads sharing one descriptor
         self._fd: int | None = None
+        self._repaired = False
         self._pid = os.getpid()
         self._ids = (f"{self._pid}.{secrets.token_hex(3)}.{n}" for n in itertools.count(1))
         self._horizon = max((w.seconds for w in self.windows), default=0.0) * 1.05 + CLOCK_TOLERANCE
@@ -137,6 +158,14 @@ class SharedRateBudget:
             slot_id = next(self._ids)
             logged = False
             while True:
+                floor = self._local.wait_seconds()  # this process's own pace, immune to wall-clock steps
+                if floor > _EPSILON:
+                    if floor > LOG_WAITS_LONGER_THAN and not logged:
+                        logger.info("Rate limit: waiting %.1f s to stay within this run's own pace", floor)
+                        logged = True
+                    self._sleep(floor)
+                    self._waited += floor
+                    continue
                 try:
                     wait, reason = self._take(slot_id)
                 except StoreError as exc:
@@ -171,6 +200,7 @@ class SharedRateBudget:
 
     def penalize(self, seconds: float) -> None:
         """The API answered RATE_LIMIT_EXCEEDED: no process sends until `seconds` from now."""
+        seconds = min(seconds, MAX_PENALTY_SECONDS)
         self._local.penalize(seconds)
         if not self._shared:
             return
@@ -254,14 +284,41 @@ class SharedRateBudget:
     def _read(self) -> dict[str, Any]:
         """The state, pruned: no dead process's reservation, no stamp from before a clock step."""
         try:
-            raw = self.path.read_bytes()
+            fd = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
             raw = b""
         except OSError as exc:
-            raise StoreError(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        state = _parse(raw, self.path)
+            if exc.errno != errno.ELOOP:
+                raise StoreError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            raw = None  # a symlink in its place
+        else:
+            try:
+                with os.fdopen(fd, "rb") as file:
+                    raw = file.read()
+            except OSError as exc:
+                raise StoreError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        state = _parse(raw)
+        if state is None:
+            state = self._repair("a symlink" if raw is None else "not a budget file")
         self._prune(state)
         return state
+
+    def _repair(self, what: str) -> dict[str, Any]:
+        """Set a damaged file aside as `.corrupt` (for a look) and start a fresh budget in its place."""
+        aside = self.path.with_name(f"{self.path.name}.corrupt")
+        try:
+            os.replace(self.path, aside)  # a symlink is moved, never followed
+        except OSError as exc:
+            raise StoreError(f"{self.path} is damaged and cannot be replaced: {exc.strerror or exc}") from None
+        if not self._repaired:
+            self._repaired = True
+            logger.warning(
+                "Shared rate budget file %s was %s (damaged); set aside as %s and replaced by a fresh one",
+                self.path,
+                what,
+                aside.name,
+            )
+        return _empty()
 
     def _prune(self, state: dict[str, Any]) -> None:
         now = self._clock()
@@ -269,13 +326,17 @@ class SharedRateBudget:
         until, written = state["penalty"]
         if until <= now or written > future:
             state["penalty"] = [0.0, 0.0]
+        elif until > now + MAX_PENALTY_SECONDS:  # no tap writes a longer one
+            state["penalty"] = [now + MAX_PENALTY_SECONDS, written]
+        # the furthest a live queue can place a reservation: past the longest penalty, a window per waiter
+        furthest = now + MAX_PENALTY_SECONDS + self._horizon * (1 + len(state["slots"]))
         kept: dict[str, list] = {}
         alive: dict[int, bool] = {}
         for slot_id, entry in state["slots"].items():
             stamp, kind, pid, _number, written = entry
             if written > future or (kind != _WAITING and stamp > future):
                 continue  # written after "now": the clock stepped back since
-            if kind == _WAITING and stamp < now - self._horizon:
+            if kind == _WAITING and not now - self._horizon <= stamp <= furthest:
                 continue  # a live waiter renews its reservation when its moment comes
             if kind == _IN_FLIGHT and stamp + self._answer_timeout < now - self._horizon:
                 continue  # no answer takes that long: its process stopped using the file
@@ -298,7 +359,10 @@ class SharedRateBudget:
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
             try:
-                os.write(fd, data)
+                written = 0
+                while written < len(data):
+                    written += os.write(fd, data[written:])
+                os.fsync(fd)  # else a power cut can leave the renamed file full of NUL bytes
             finally:
                 os.close(fd)
             os.replace(tmp, self.path)
@@ -322,10 +386,16 @@ class SharedRateBudget:
             self._fd = None
 
 
-def _parse(raw: bytes, path: Path) -> dict[str, Any]:
-    """The file's JSON, checked field by field: anything else is a corrupt file."""
+def _empty() -> dict[str, Any]:
+    return {"format": FORMAT, "next": 1, "penalty": [0.0, 0.0], "slots": {}, "written": 0.0}
+
+
+def _parse(raw: bytes | None) -> dict[str, Any] | None:
+    """The file's JSON, checked field by field; None for anything else (a damaged file)."""
+    if raw is None:
+        return None
     if not raw.strip():
-        return {"format": FORMAT, "next": 1, "penalty": [0.0, 0.0], "slots": {}, "written": 0.0}
+        return _empty()
     try:
         state = json.loads(raw)
         ok = (
@@ -337,9 +407,7 @@ def _parse(raw: bytes, path: Path) -> dict[str, Any]:
         )
     except (ValueError, AttributeError, TypeError):
         ok = False
-    if not ok:
-        raise StoreError(f"{path} is corrupt")
-    return state
+    return state if ok else None
 
 
 def _numbers(value: object, count: int) -> bool:

@@ -95,6 +95,12 @@ class SlidingWindowLimiter:
             self._slots.append(slot)
             return slot
 
+    def wait_seconds(self) -> float:
+        """Seconds until a request would fit every window and any penalty (0: now); takes no slot."""
+        with self._lock:
+            now = self._clock()
+            return max(0.0, self._ready_at(now)[0] - now)
+
     def sent(self) -> list[float]:
         """Note a request paced elsewhere (the shared budget), so this limiter can take over at once."""
         slot = [self._clock()]

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -27,6 +29,11 @@ if TYPE_CHECKING:
     from jsonschema import ValidationError
 
 MAX_LOOKBACK_HOURS = 24 * 366  # a year: no log is edited later, and far from timedelta's limits
+# Bounds far above any real use, well inside what timers, sockets and the budget file handle.
+MAX_REQUEST_TIMEOUT = 15 * 60  # seconds: the longest wait the tap accepts anywhere (an API-named penalty too)
+MAX_RETRIES = 100
+MAX_WINDOW_REQUESTS = 1000  # the shared budget file keeps that many stamps per window
+MAX_WINDOW_SECONDS = 24 * 3600
 
 CONFIG_SCHEMA = th.PropertiesList(
     th.Property(
@@ -68,11 +75,11 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "lookback_hours",
-        th.NumberType(minimum=0, maximum=MAX_LOOKBACK_HOURS),
+        th.IntegerType(minimum=0, maximum=MAX_LOOKBACK_HOURS),
         default=0,
         title="Lookback hours",
-        description="Each run also re-reads the logs created this many hours before the newest one loaded "
-        "and emits those changed since (updatedAt); 0: off",
+        description="Each run also re-reads the logs created this many whole hours before the newest one "
+        f"loaded and emits those changed since (updatedAt); 0: off, at most {MAX_LOOKBACK_HOURS}",
     ),
     th.Property(
         "client_ids",
@@ -83,32 +90,35 @@ CONFIG_SCHEMA = th.PropertiesList(
     ),
     th.Property(
         "request_timeout",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=MAX_REQUEST_TIMEOUT),
         default=60,
         title="Request timeout",
-        description="Seconds to wait for each HTTP answer",
+        description=f"Seconds to wait for each HTTP answer, at most {MAX_REQUEST_TIMEOUT}",
     ),
     th.Property(
         "max_retries",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=MAX_RETRIES),
         default=DEFAULT_MAX_RETRIES,
         title="Max retries",
         description="Retries of a request after a transient fault (5xx, timeout, "
-        "reset, non-JSON body), with exponential backoff",
+        f"reset, non-JSON body), with exponential backoff; at most {MAX_RETRIES}",
     ),
     th.Property(
         "rate_limits",
         th.ArrayType(
             th.ObjectType(
-                th.Property("max_requests", th.IntegerType(minimum=1), required=True),
-                th.Property("window_seconds", th.NumberType(exclusive_minimum=0), required=True),
+                th.Property("max_requests", th.IntegerType(minimum=1, maximum=MAX_WINDOW_REQUESTS), required=True),
+                th.Property(
+                    "window_seconds", th.NumberType(exclusive_minimum=0, maximum=MAX_WINDOW_SECONDS), required=True
+                ),
                 additional_properties=False,
             )
         ),
         default=[dict(w) for w in DEFAULT_RATE_LIMITS],
         title="Rate limits",
         description="Sliding windows every request must fit, shared by all streams: "
-        "at most max_requests per window_seconds. Default: Kondado's 1/s and 20/min",
+        f"at most max_requests (<= {MAX_WINDOW_REQUESTS}) per window_seconds (<= {MAX_WINDOW_SECONDS}). "
+        "Default: Kondado's 1/s and 20/min",
     ),
     th.Property(
         "shared_rate_budget",
@@ -143,6 +153,13 @@ BATCH_REFUSED = "setting 'batch_config' is not supported: this tap writes RECORD
 
 def config_errors(config: Mapping[str, Any], schema: dict) -> list[str]:
     """Every problem with `config`, one line each, naming the setting only."""
+    # JSON readers take NaN and Infinity, and every comparison with NaN is false: the schema's bounds pass it.
+    own = schema.get("properties", {})
+    errors = [
+        f"setting '{k}' must hold finite numbers only (no NaN or Infinity)" for k in own if not _finite(config.get(k))
+    ]
+    if errors:
+        return errors
     errors = [_describe(e) for e in Draft7Validator(schema).iter_errors(dict(config))]
     if not errors:
         errors = _api_url_errors(config.get("api_url", DEFAULT_API_URL)) + _start_date_errors(config.get("start_date"))
@@ -210,10 +227,37 @@ def _from_text(text: str, prop: dict) -> Any:
 
 
 def _json(text: str, problem: str) -> Any:
+    """JSON, refusing NaN and Infinity, as words or as a number too big for a float (1e400)."""
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_no_constant)
+    except _NotFiniteError:
+        raise ValueError("must hold finite numbers only (no NaN or Infinity)") from None
     except ValueError:
         raise ValueError(problem) from None
+    if not _finite(value):
+        raise ValueError("must hold finite numbers only (no NaN or Infinity)")
+    return value
+
+
+class _NotFiniteError(ValueError):
+    pass
+
+
+def _no_constant(word: str) -> Any:
+    raise _NotFiniteError(word)
+
+
+def _finite(value: object) -> bool:
+    """False if `value` is or holds NaN or an infinity."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def unknown_settings(config: Mapping[str, Any], schema: dict) -> list[str]:
@@ -248,6 +292,8 @@ def _api_url_errors(api_url: str) -> list[str]:
         _ = parts.port  # out of range or not a number: ValueError
     except ValueError:
         return invalid
+    if "?" in api_url or "#" in api_url:  # the tap appends the endpoint's path: it would land in the query
+        return ["setting 'api_url' must not hold a query string or fragment ('?' or '#'): give the base URL only"]
     secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
     if not (secure and parts.hostname):
         return [

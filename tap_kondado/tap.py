@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import io
 import json
+import os
 import signal
 import sys
 import threading
@@ -21,15 +23,20 @@ from singer_sdk.tap_base import CliTestOptionValue
 from tap_kondado import redaction
 from tap_kondado.client import DEFAULT_API_URL
 from tap_kondado.errors import KondadoAPIError, OutputClosedError
-from tap_kondado.rate_budget import SharedRateBudget, budget_path
+from tap_kondado.rate_budget import SharedRateBudget, StoreError, budget_path
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
 from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, env_config, unknown_settings
-from tap_kondado.state import StateError, read_state
+from tap_kondado.state import StateError, check_state, read_state
 from tap_kondado.streams import ModelLogsStream, PipelineLogsStream
 from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
 
 if TYPE_CHECKING:
     from types import FrameType
+
+#: Seconds a cancel waits for a write to a target that stopped reading before exiting without it.
+STUCK_OUTPUT_SECONDS = 5.0
+#: Set once the process exits (atexit): its code is decided, a signal then changes nothing.
+_exiting = threading.Event()
 
 
 class TapKondado(Tap):
@@ -92,6 +99,10 @@ class TapKondado(Tap):
         # replace the exit, and the request be retried as if the run had not been cancelled.
         signal.setitimer(signal.ITIMER_REAL, 0)
         writer = self.message_writer
+        # A target alive but not reading (a full pipe) must not make the cancel wait for ever.
+        _exit_if_still_running(STUCK_OUTPUT_SECONDS, 128 + signum, self.logger)
+        if _exiting.is_set():  # already ending (atexit): raising here would print "Exception ignored"
+            return
         if getattr(writer, "flushing", False):  # let the line being written end first
             # not the frame: it would keep the buffer being written exported, unresizable
             writer.after_flush = functools.partial(self._handle_termination, signum, None)
@@ -99,6 +110,7 @@ class TapKondado(Tap):
         if getattr(writer, "reader_gone", False):  # sent by _on_reader_gone, not by a scheduler
             writer.close()
             self.logger.error("%s", OutputClosedError())
+            _cancel_exit_timer()
             raise SystemExit(1)
         self.logger.warning(
             "Cancelled by %s: stopping; the last STATE lets the next run resume", signal.Signals(signum).name
@@ -108,6 +120,7 @@ class TapKondado(Tap):
             writer.flush()
         except OutputClosedError:
             pass  # no target to resume for
+        _cancel_exit_timer()  # the output is written: the exit itself cannot block on it
         raise SystemExit(128 + signum)
 
     @cached_property
@@ -120,7 +133,11 @@ class TapKondado(Tap):
         limiter = SlidingWindowLimiter.from_config(self.config.get("rate_limits"))
         if self.config.get("shared_rate_budget", True) and limiter.windows:
             api_url = str(self.config.get("api_url") or DEFAULT_API_URL)
-            path = budget_path(api_url, self.config["key"])
+            try:
+                path = budget_path(api_url, self.config["key"])
+            except StoreError as exc:
+                self.logger.warning("Shared rate budget unavailable (%s); this run paces its own requests only", exc)
+                return PacedSession(limiter)
             answer_timeout = float(self.config.get("request_timeout", 60))
             return PacedSession(SharedRateBudget(limiter.windows, path, answer_timeout=answer_timeout))
         return PacedSession(limiter)
@@ -156,11 +173,16 @@ class TapKondado(Tap):
         """Run the tap; a config mistake or API error ends it with one line, not a traceback."""
         try:
             if (state_file := kwargs.get("state")) is not None:  # the SDK's reading dies with a traceback
-                kwargs["state"] = io.StringIO(json.dumps(read_state(state_file.read(), state_file.name)))
+                state = read_state(state_file.read(), state_file.name)
+                if warning := check_state(state, state_file.name):
+                    cls.logger.warning("%s", warning)
+                kwargs["state"] = io.StringIO(json.dumps(state))
             super().invoke(**kwargs)
         except ONE_LINE_ERRORS as exc:
             cls.logger.error("%s", _error_line(exc))  # noqa: TRY400
             sys.exit(1)
+        finally:  # registered last, run first at exit: a signal during atexit's flush changes nothing
+            atexit.register(_exiting.set)
 
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
@@ -177,6 +199,32 @@ class TapKondado(Tap):
 
 
 ONE_LINE_ERRORS = (ConfigValidationError, KondadoAPIError, OutputClosedError, StateError)
+_stuck_timer: threading.Timer | None = None
+
+
+def _exit_if_still_running(seconds: float, code: int, logger: Any) -> None:
+    """Once: in `seconds`, if the process still runs (a write to a full pipe), exit with `code` at once.
+
+    os._exit: a normal exit would run atexit's flush and block on the same pipe.
+    """
+    global _stuck_timer  # noqa: PLW0603 - one timer per process
+    if _stuck_timer is not None:
+        return
+
+    def force() -> None:
+        logger.error("Cancelled, but the target stopped reading: exiting without writing the rest (no STATE)")
+        os._exit(code)
+
+    _stuck_timer = threading.Timer(seconds, force)
+    _stuck_timer.daemon = True
+    _stuck_timer.start()
+
+
+def _cancel_exit_timer() -> None:
+    global _stuck_timer  # noqa: PLW0603 - one timer per process
+    if _stuck_timer is not None:
+        _stuck_timer.cancel()
+        _stuck_timer = None
 
 
 def _error_line(exc: BaseException) -> str:

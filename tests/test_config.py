@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from decimal import Decimal
 
 import pytest
 from singer_sdk.exceptions import ConfigValidationError
@@ -246,7 +247,7 @@ def run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess
         ),
         pytest.param({"TAP_KONDADO_SHARED_RATE_BUDGET": "false"}, id="a-boolean"),
         pytest.param({"TAP_KONDADO_SHARED_RATE_BUDGET": "True"}, id="a-boolean-capitalised"),
-        pytest.param({"TAP_KONDADO_LOOKBACK_HOURS": "1.5", "TAP_KONDADO_START_DATE": "2000-01-01"}, id="hours-date"),
+        pytest.param({"TAP_KONDADO_LOOKBACK_HOURS": "2", "TAP_KONDADO_START_DATE": "2000-01-01"}, id="hours-date"),
     ],
 )
 def test_settings_from_the_environment_are_read_as_their_types(sim, env):
@@ -281,7 +282,8 @@ def sim_client(sim, record_id: int) -> int:
             {"TAP_KONDADO_SHARED_RATE_BUDGET": "maybe"},
             "'shared_rate_budget' from TAP_KONDADO_SHARED_RATE_BUDGET must be true or false",
         ),
-        ({"TAP_KONDADO_LOOKBACK_HOURS": "1e20"}, "setting 'lookback_hours' must be <= 8784"),
+        ({"TAP_KONDADO_LOOKBACK_HOURS": "100000"}, "setting 'lookback_hours' must be <= 8784"),
+        ({"TAP_KONDADO_LOOKBACK_HOURS": "1e20"}, "'lookback_hours' from TAP_KONDADO_LOOKBACK_HOURS must be an integer"),
         ({"TAP_KONDADO_START_DATE": "0001-01-01T00:00:00+14:00"}, "start_date"),
     ],
 )
@@ -292,3 +294,87 @@ def test_a_wrong_setting_from_the_environment_is_one_line(env, error):
     errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
     assert len(errors) == 1, run.stderr[-2000:]
     assert error in errors[0]
+
+
+FINITE = "must hold finite numbers only (no NaN or Infinity)"
+
+
+@pytest.mark.parametrize(
+    ("variable", "text"),
+    [
+        ("TAP_KONDADO_LOOKBACK_HOURS", "NaN"),
+        ("TAP_KONDADO_REQUEST_TIMEOUT", "NaN"),
+        ("TAP_KONDADO_REQUEST_TIMEOUT", "Infinity"),
+        ("TAP_KONDADO_REQUEST_TIMEOUT", "-Infinity"),
+        ("TAP_KONDADO_REQUEST_TIMEOUT", "1e400"),
+        ("TAP_KONDADO_RATE_LIMITS", '[{"max_requests": 1, "window_seconds": NaN}]'),
+        ("TAP_KONDADO_RATE_LIMITS", '[{"max_requests": 1, "window_seconds": 1e999}]'),
+    ],
+)
+def test_nan_and_infinity_from_the_environment_are_one_line(sim, variable, text):
+    """json.loads takes NaN and Infinity: LOOKBACK_HOURS=NaN crashed every later run, a NaN window paced nothing."""
+    run = run_with_env({variable: text, "TAP_KONDADO_API_URL": sim.url})
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert len(errors) == 1, run.stderr[-2000:]
+    name = variable.removeprefix("TAP_KONDADO_").lower()
+    assert f"setting '{name}' from {variable} {FINITE}" in errors[0]
+    assert sim.request_count == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ('"request_timeout": 1e10', "setting 'request_timeout' must be <= 900"),
+        ('"request_timeout": NaN', "cannot read --config"),  # the SDK's reader refuses NaN and Infinity
+        ('"rate_limits": [{"max_requests": 1, "window_seconds": Infinity}]', "cannot read --config"),
+        ('"max_retries": 10000000000', "setting 'max_retries' must be <= 100"),
+        ('"rate_limits": [{"max_requests": 1, "window_seconds": 1e10}]', "'rate_limits.0.window_seconds' must be <="),
+        (
+            '"rate_limits": [{"max_requests": 100000000, "window_seconds": 1}]',
+            "'rate_limits.0.max_requests' must be <=",
+        ),
+    ],
+)
+def test_absurd_numbers_in_a_json_config_are_one_line(tmp_path, sim, text, error):
+    """A 1e10 request_timeout ended in a traceback; NaN passes every bound of a schema (comparisons are false)."""
+    config = tmp_path / "config.json"
+    config.write_text(f'{{"key": "{TEST_KEY}", "token": "{TEST_TOKEN}", "api_url": "{sim.url}", {text}}}')
+    proc = subprocess.run(
+        [sys.executable, "-m", "tap_kondado", "--config", str(config)], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "| ERROR " in line]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    assert error in errors[0]
+    assert sim.request_count == 0
+
+
+@pytest.mark.parametrize("suffix", ["?page=2", "/?", "#top", "/path?x=1#y"])
+def test_an_api_url_with_a_query_or_fragment_is_refused_before_any_request(sim, suffix):
+    """The endpoint's path was appended after the query: every request went to the wrong path."""
+    run = run_tap(config_for(sim.url + suffix))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert len(errors) == 1, run.stderr[-2000:]
+    assert "setting 'api_url' must not hold a query string or fragment" in errors[0]
+    assert "page=2" not in errors[0]
+    assert sim.request_count == 0
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"request_timeout": float("nan")},
+        {"lookback_hours": float("inf")},
+        {"rate_limits": [{"max_requests": 1, "window_seconds": float("nan")}]},
+        {"rate_limits": [{"max_requests": 1, "window_seconds": Decimal("NaN")}]},
+    ],
+)
+def test_nan_given_in_code_passes_no_bound(overrides):
+    """Every comparison with NaN is false, so the schema's bounds alone let it through."""
+    name = next(iter(overrides))
+    assert errors_of({**BASE, **overrides}) == [f"setting '{name}' {FINITE}"]

@@ -328,8 +328,8 @@ def test_each_client_ids_partition_keeps_its_own_lookback(sim):
     _assert_bookmarks_never_go_back([first, second], client_ids=(1, 3))
 
 
-def test_lookback_hours_must_be_a_number_not_below_zero(sim):
-    for value, words in ((-1, "must be >= 0"), ("a day", "must be number")):
+def test_lookback_hours_must_be_whole_hours_not_below_zero(sim):
+    for value, words in ((-1, "must be >= 0"), ("a day", "must be integer"), (1.5, "must be integer")):
         run = run_tap(config_for(sim.url, lookback_hours=value))
         assert run.returncode == 1
         assert f"setting 'lookback_hours' {words}" in run.stderr

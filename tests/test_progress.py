@@ -98,7 +98,7 @@ def test_the_summary_names_every_figure():
     text, fields = stats.summary("model_logs")
     assert text == (
         "model_logs: run summary: 1,203 logs emitted (1,200 new, 3 changed), 26 requests, "
-        "61.2 s waited for rate limits, 1 rate-limit answers"
+        "61.2 s waited for rate limits, 1 rate-limit answer"
     )
     assert fields["rate_limit_wait_seconds"] == 61.2
     assert fields["logs"] == 1203
@@ -137,7 +137,7 @@ def test_progress_lines_come_every_scaled_interval_and_the_summary_adds_up(make_
         summary = next(line for line in lines if f"{stream}: run summary:" in line)
         rate_limited = sum(1 for e in sim.log if e["path"] == f"/{stream}" and e["outcome"].endswith("rate_limit"))
         assert f"{logs:,} logs emitted ({logs:,} new, 0 changed), {requests} requests" in summary
-        assert f", {rate_limited} rate-limit answers" in summary
+        assert f", {rate_limited} rate-limit answer{'' if rate_limited == 1 else 's'}" in summary
         waited = float(re.search(r"([\d.]+) s waited for rate limits", summary).group(1))
         # pacing waits (about 0.1 s a request) and, for the stream that drew it, the 0.3 s the answer named
         assert 0.05 * requests + 0.3 * rate_limited <= waited + 0.1 <= 0.2 * requests + 0.3 * rate_limited + 1
@@ -165,4 +165,13 @@ def test_a_failed_run_still_sums_up_each_stream(sim):
     assert len(summaries) == 2
     models = len(run.ids("model_logs"))  # model_logs is synced first, in two pages
     assert f"model_logs: run summary: {models} logs emitted ({models} new, 0 changed), 2 requests" in summaries[0]
-    assert "pipeline_logs: run summary: 0 logs emitted (0 new, 0 changed), 1 requests" in summaries[1]
+    assert "pipeline_logs: run summary: 0 logs emitted (0 new, 0 changed), 1 request, " in summaries[1]
+
+
+def test_one_of_a_thing_is_said_in_the_singular():
+    """The summary said "1 requests"."""
+    text, _ = StreamStats(new=1, requests=1, rate_limited=0).summary("model_logs")
+    assert text == (
+        "model_logs: run summary: 1 log emitted (1 new, 0 changed), 1 request, "
+        "0.0 s waited for rate limits, 0 rate-limit answers"
+    )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
+import os
+import pwd
 import signal
 import stat
 import subprocess
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tap_kondado.rate_budget import MAX_SLOTS, SharedRateBudget, StoreError, budget_path
+from tap_kondado.rate_budget import MAX_PENALTY_SECONDS, MAX_SLOTS, SharedRateBudget, StoreError, budget_path
 from tap_kondado.rate_limit import MARGIN, SlidingWindowLimiter, Window
 from tap_kondado.tap import TapKondado
 from tests.fake_clock import FakeClock, send
@@ -135,9 +138,43 @@ def test_a_run_falling_back_mid_way_paces_on_from_its_own_recent_requests(path, 
     start = clock.now
     for _ in range(20):
         send(a, clock)
-    path.write_text("not json")
+    path.unlink()
+    path.mkdir()  # cannot be read, nor replaced by a file
     assert send(a, clock) - start == pytest.approx(60 * (1 + MARGIN))
     assert not a.shared
+
+
+def test_a_file_emptied_mid_run_still_paces_from_the_runs_own_requests(path, clock):
+    """The in-process floor: whatever the file forgot, this process's own requests still count."""
+    a = budget(path, clock, PER_MINUTE)
+    start = clock.now
+    for _ in range(20):
+        send(a, clock)
+    path.write_text("not json")  # repaired into an empty budget: its stamps are gone
+    assert send(a, clock) - start == pytest.approx(60 * (1 + MARGIN))
+    assert a.shared
+
+
+def test_a_wall_clock_step_forward_does_not_burst_into_a_penalty(path):
+    """A step forward made every stamp in the file look a window old: one rate-limit answer."""
+    wall, mono = FakeClock(now=1_000_000.0), FakeClock(now=50.0)
+
+    def sleep(seconds):
+        wall.sleep(seconds)
+        mono.sleep(seconds)
+
+    a = SharedRateBudget((PER_SECOND, PER_MINUTE), path, clock=wall, sleep=sleep, monotonic=mono)
+    for _ in range(20):
+        send(a, mono)
+    start = mono.now
+    wall.now += 3600  # NTP, a VM resumed
+    send(a, mono)
+    assert mono.now - start == pytest.approx(60 * (1 + MARGIN) - 19 * STEP)  # the 20-a-minute window still holds
+    a.penalize(30.0)
+    wall.now += 3600
+    start = mono.now
+    send(a, mono)
+    assert mono.now - start == pytest.approx(30.0, abs=1.0)  # and the penalty too
 
 
 def test_a_clock_step_backwards_does_not_stall(path, clock):
@@ -163,30 +200,117 @@ def test_a_small_clock_difference_is_tolerated(path, clock):
     assert clock.now - start == pytest.approx(0.5 + STEP)
 
 
-def test_a_corrupt_file_warns_once_and_the_run_paces_alone(path, clock, caplog):
+DAMAGED = {
+    "garbage": b'{"format": 1, "slots": [',
+    "nul-bytes": b"\x00" * 300,  # a file renamed into place before its data reached the disk
+    "not-an-object": b"[]",
+    "wrong-shape": b'{"format": 1, "next": 1, "penalty": [0], "slots": {}}',
+    "binary": b"\x00\xff",
+}
+
+
+@pytest.mark.parametrize("content", DAMAGED.values(), ids=DAMAGED.keys())
+def test_a_damaged_file_is_set_aside_and_replaced_and_runs_go_on_sharing(path, clock, caplog, content):
+    """It was abandoned: every later run warned and paced alone, and 4 runs at once drew penalties."""
     path.parent.mkdir(parents=True)
-    path.write_text('{"format": 1, "slots": [')
+    path.write_bytes(content)
+    a, b = budget(path, clock, PER_SECOND), budget(path, clock, PER_SECOND)
+    with caplog.at_level(logging.WARNING):
+        times = [send(a, clock), send(b, clock), send(a, clock)]
+    assert a.shared
+    assert b.shared
+    assert times[1] - times[0] == pytest.approx(STEP)  # b paced against a's request: one budget
+    assert times[2] - times[1] == pytest.approx(STEP)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "was not a budget file (damaged); set aside as budget-test.json.corrupt" in warning
+    assert path.with_name("budget-test.json.corrupt").read_bytes() == content  # kept for a look
+    assert json.loads(path.read_text())["format"] == 1
+
+
+def test_a_symlink_in_place_of_the_file_is_replaced_never_followed(path, clock, tmp_path, caplog):
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("someone else's file")
+    path.parent.mkdir(parents=True)
+    path.symlink_to(elsewhere)
     a = budget(path, clock, PER_SECOND)
     with caplog.at_level(logging.WARNING):
-        times = [send(a, clock) for _ in range(3)]
-        a.penalize(5.0)
-        times.append(send(a, clock))
+        send(a, clock)
+    assert a.shared
+    assert "was a symlink (damaged)" in caplog.text
+    assert not path.is_symlink()
+    assert json.loads(path.read_text())["format"] == 1
+    assert elsewhere.read_text() == "someone else's file"
+
+
+def test_the_data_reaches_the_disk_before_the_rename(path, clock, monkeypatch):
+    """Without fsync, a power cut after the rename can leave a file of NUL bytes."""
+    calls = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    send(budget(path, clock, PER_SECOND), clock)
+    assert calls
+    assert "replace" in calls
+    assert all(before == "fsync" for before, call in zip(["-", *calls], calls, strict=False) if call == "replace")
+
+
+def test_a_full_disk_mid_run_paces_on_from_the_runs_own_requests(path, clock, monkeypatch, caplog):
+    a = budget(path, clock, PER_MINUTE)
+    start = clock.now
+    for _ in range(20):
+        send(a, clock)
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with caplog.at_level(logging.WARNING):
+        assert send(a, clock) - start == pytest.approx(60 * (1 + MARGIN))
     assert not a.shared
-    assert times[1] - times[0] == pytest.approx(STEP)  # the in-process limiter took over
-    assert times[3] - times[2] >= 5.0  # with the penalty too
-    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
-    assert "Shared rate budget unavailable" in warning.getMessage()
-    assert "is corrupt" in warning.getMessage()
-    assert path.read_text() == '{"format": 1, "slots": ['  # left for the user to look at
+    assert "No space left on device" in caplog.text
 
 
-@pytest.mark.parametrize("content", ["[]", '{"format": 1, "next": 1, "penalty": [0], "slots": {}}', "\x00\xff"])
-def test_any_malformed_content_is_corrupt(path, clock, content):
+def test_a_penalty_far_in_the_future_in_the_file_is_capped(path, clock):
+    """Trusted without bound, a penalty a year out stopped every run on the key for a year."""
     path.parent.mkdir(parents=True)
-    path.write_text(content)
-    a = budget(path, clock)
+    state = {"format": 1, "next": 1, "penalty": [clock.now + 3e7, clock.now], "slots": {}, "written": clock.now}
+    path.write_text(json.dumps(state))
+    a = budget(path, clock, PER_SECOND)
+    start = clock.now
     send(a, clock)
-    assert not a.shared
+    assert clock.now - start == pytest.approx(MAX_PENALTY_SECONDS)
+
+
+def test_a_penalty_asked_for_longer_than_the_cap_is_capped(path, clock):
+    a = budget(path, clock, PER_SECOND)
+    send(a, clock)
+    a.penalize(1e9)
+    start = clock.now
+    send(budget(path, clock, PER_SECOND), clock)
+    assert clock.now - start <= MAX_PENALTY_SECONDS
+
+
+def test_a_reservation_far_in_the_future_in_the_file_is_dropped(path, clock):
+    path.parent.mkdir(parents=True)
+    slots = {"x": [clock.now + 3e7, "w", os.getpid(), 1, clock.now]}  # a live pid: not pruned as dead
+    path.write_text(json.dumps({"format": 1, "next": 2, "penalty": [0.0, 0.0], "slots": slots, "written": clock.now}))
+    a = budget(path, clock, PER_SECOND)
+    start = clock.now
+    send(a, clock)
+    assert clock.now == start
+
+
+def test_no_home_no_passwd_entry_no_xdg_cache_is_one_store_error(monkeypatch):
+    """An arbitrary container uid: Path.home() raised RuntimeError, and the tap crashed."""
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+
+    def no_entry(uid):
+        raise KeyError(uid)
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    with pytest.raises(StoreError, match="no cache folder"):
+        budget_path("https://k2.kondado.com.br", "a")
 
 
 def test_an_unwritable_directory_warns_once_and_the_run_paces_alone(tmp_path, clock, caplog):

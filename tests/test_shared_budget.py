@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
+from tap_kondado.rate_budget import budget_path
 from tap_kondado.rate_limit import Window, earliest_times
 from tests.tap_runner import TAP, TEST_KEY, TEST_TOKEN, config_for, parse_messages, run_tap
 
@@ -148,3 +150,121 @@ def test_the_key_is_in_no_cache_file(make_sim, cache):
 
 def test_the_tests_never_touch_the_real_cache():
     assert os.environ["XDG_CACHE_HOME"].startswith(tempfile.gettempdir())
+
+
+def _damage(cache: Path, sim, how: str) -> Path:
+    path = budget_path(sim.url, TEST_KEY).relative_to(budget_path(sim.url, TEST_KEY).parents[1])
+    path = cache / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if how == "symlink":
+        (cache / "elsewhere").write_text("not a budget")
+        path.symlink_to(cache / "elsewhere")
+    else:
+        path.write_bytes(b"\x00" * 512)  # renamed into place before its data reached the disk
+    return path
+
+
+@pytest.mark.parametrize("how", ["nul-bytes", "symlink"])
+def test_four_runs_at_once_on_a_damaged_file_draw_no_penalty(make_sim, cache, tmp_path, how):
+    """A damaged file was abandoned: 4 taps on one key each paced alone and drew 57-148 penalties."""
+    sim = make_sim(pipeline_logs=600, model_logs=400, rate_limits=KONDADO_LIMITS, time_scale=TIME_SCALE)
+    path = _damage(cache, sim, how)
+    env = {"XDG_CACHE_HOME": str(cache)}
+    procs = [start_tap(scaled_config(sim), tmp_path, f"t{n}", env) for n in range(4)]
+    outputs = [finish(proc, tmp_path, f"t{n}") for n, proc in enumerate(procs)]
+
+    for proc, (_, stderr) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, stderr[-2000:]
+        assert "Shared rate budget unavailable" not in stderr
+    assert sim.stats()["rate_limited"] == 0
+    warned = [stderr for _, stderr in outputs if "set aside as" in stderr]
+    assert len(warned) == 1  # the run that found the damage repaired it; the others found it whole
+    for stdout, _ in outputs:
+        messages = parse_messages(stdout)
+        for stream in STREAMS:
+            ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
+            assert ids == expected_ids(sim, stream)
+    assert json.loads(path.read_text())["format"] == 1
+
+
+# The tap's own command, with the passwd lookup failing as it does for an arbitrary container uid
+# (the test machine's users all have an entry, and another uid cannot read the test's Python).
+TAP_WITHOUT_PASSWD_ENTRY = [
+    sys.executable,
+    "-c",
+    "import pwd, sys\n"
+    "def no_entry(uid):\n    raise KeyError(f'getpwuid(): uid not found: {uid}')\n"
+    "pwd.getpwuid = no_entry\n"
+    "from tap_kondado.tap import TapKondado\n"
+    "sys.argv[0] = 'tap-kondado'\n"
+    "TapKondado.cli()\n",
+]
+
+
+def test_no_home_no_passwd_entry_no_cache_folder_warns_and_paces_alone(make_sim, tmp_path):
+    """An arbitrary container uid, no HOME, no XDG_CACHE_HOME: a RuntimeError traceback from Path.home()."""
+    sim = make_sim(pipeline_logs=1200, model_logs=600, rate_limits=KONDADO_LIMITS, time_scale=TIME_SCALE)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(scaled_config(sim)))
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    proc = subprocess.run(
+        [*TAP_WITHOUT_PASSWD_ENTRY, "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "Shared rate budget unavailable" in line]
+    assert len(warnings) == 1
+    assert "no cache folder" in warnings[0]
+    assert sim.stats()["rate_limited"] == 0
+    assert sim.stats()["requests"] > 20  # past the 20-a-window limit: pacing was needed
+    messages = parse_messages(proc.stdout)
+    for stream in STREAMS:
+        ids = [m["record"]["id"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
+        assert ids == expected_ids(sim, stream)
+
+
+def _can_mount() -> bool:
+    try:
+        return subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False).returncode == 0
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs unshare -m (root) to mount a read-only or full folder")
+@pytest.mark.parametrize(
+    ("mount", "words"),
+    [
+        ('mount -t tmpfs -o ro tmpfs "$C"', "Read-only file system"),
+        ('mount -t tmpfs -o size=4k tmpfs "$C" && mkdir "$C/tap-kondado" && cat /dev/zero > "$C/fill"', "No space"),
+    ],
+    ids=["read-only", "full-disk"],
+)
+def test_a_cache_folder_that_cannot_be_written_costs_no_penalty(make_sim, tmp_path, mount, words):
+    """The file cannot be repaired: the run paces alone, and alone it is never told off."""
+    sim = make_sim(pipeline_logs=1200, model_logs=600, rate_limits=KONDADO_LIMITS, time_scale=TIME_SCALE)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(scaled_config(sim)))
+    tap = " ".join(f"'{part}'" for part in TAP)
+    script = f'{mount} 2>/dev/null; exec {tap} --config "{config}"'  # cat fails once the disk is full
+    proc = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],  # a private mount namespace: the mount ends with the tap
+        capture_output=True,
+        text=True,
+        env={**os.environ, "XDG_CACHE_HOME": str(cache), "C": str(cache)},
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line for line in proc.stderr.splitlines() if "Shared rate budget unavailable" in line]
+    assert len(warnings) == 1, proc.stderr[-2000:]
+    assert words in warnings[0]
+    assert sim.stats()["rate_limited"] == 0
+    assert sim.stats()["requests"] > 20  # past the 20-a-window limit: pacing was needed

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tap_kondado.state import StateError, normalize_bookmark, read_state
+from tap_kondado.state import StateError, check_state, normalize_bookmark, read_state
 from tests.tap_runner import TEST_KEY, bookmark, config_for, run_tap
 
 
@@ -77,3 +77,111 @@ def test_normalize_bookmark_reads_digit_strings_only():
 
 def test_read_state_returns_the_object():
     assert read_state('{"bookmarks": {}}', "s.json") == {"bookmarks": {}}
+
+
+def _error_and_warning_lines(stderr: str) -> tuple[list[str], list[str]]:
+    lines = stderr.splitlines()
+    return [x for x in lines if "| ERROR " in x], [x for x in lines if "| WARNING " in x]
+
+
+def test_a_wrong_bookmark_stops_the_run_before_any_stream_emits(sim):
+    """It was caught at pipeline_logs' turn, after model_logs had emitted everything."""
+    state = {"bookmarks": {"pipeline_logs": {"replication_key": "id", "replication_key_value": "abc"}}}
+    run = run_tap(config_for(sim.url), state)
+    assert run.returncode == 1
+    assert [m for m in run.messages if m["type"] == "RECORD"] == []
+
+
+def test_a_wrong_partition_bookmark_stops_the_run_before_any_stream_emits(sim):
+    state = {
+        "bookmarks": {
+            "model_logs": {
+                "partitions": [{"context": {"client_id": 2}, "replication_key": "id", "replication_key_value": "x"}]
+            }
+        }
+    }
+    run = run_tap(config_for(sim.url, client_ids=[1, 2]), state)
+    assert run.returncode == 1
+    errors, _ = _error_and_warning_lines(run.stderr)
+    assert len(errors) == 1
+    assert "the bookmark of model_logs {'client_id': 2} is 'x'" in errors[0]
+    assert [m for m in run.messages if m["type"] == "RECORD"] == []
+
+
+def test_meltanos_wrapped_state_resumes_as_the_state_it_wraps(sim):
+    """`meltano state get` prints {"singer_state": ...}; it was read as no state: a sync from the start."""
+    ids = [r["id"] for r in sim.visible("model_logs", TEST_KEY)]
+    pipeline_ids = [r["id"] for r in sim.visible("pipeline_logs", TEST_KEY)]
+    inner = {
+        "bookmarks": {
+            "model_logs": {"replication_key": "id", "replication_key_value": ids[59]},
+            "pipeline_logs": {"replication_key": "id", "replication_key_value": pipeline_ids[-1]},
+        }
+    }
+    run = run_tap(config_for(sim.url), {"singer_state": inner})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.ids("model_logs") == ids[60:]
+    assert run.ids("pipeline_logs") == []
+    assert "singer_state" not in run.final_state
+
+
+def test_another_taps_state_ends_the_run_in_one_line_naming_its_streams(sim):
+    """Another tap's state gave exit 0 and a sync from the start: hours at Kondado's limits, without a word."""
+    run = run_tap(config_for(sim.url), {"bookmarks": {"issues": {"since": "2024-01-01"}, "commits": {}}})
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors, _ = _error_and_warning_lines(run.stderr)
+    assert len(errors) == 1, errors
+    assert "holds bookmarks for 'commits', 'issues' only, none for this tap's streams" in errors[0]
+    assert run.stdout == ""
+
+
+def test_foreign_streams_next_to_this_taps_own_are_named_in_one_warning(sim):
+    ids = [r["id"] for r in sim.visible("model_logs", TEST_KEY)]
+    state = stream_state(ids[59])
+    state["bookmarks"]["issues"] = {"since": "2024-01-01"}
+    state["bookmarks"]["pipeline_status"] = {}  # a stream being added: this tap's own
+    run = run_tap(config_for(sim.url), state)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.ids("model_logs") == ids[60:]
+    _, warnings = _error_and_warning_lines(run.stderr)
+    named = [w for w in warnings if "--state" in w]
+    assert len(named) == 1, warnings
+    assert "also holds bookmarks for 'issues', not streams of this tap: ignored" in named[0]
+
+
+@pytest.mark.parametrize("state", [{}, {"bookmarks": {}}, {"singer_state": {}}])
+def test_a_state_with_no_bookmark_is_said_in_one_warning(sim, state):
+    run = run_tap(config_for(sim.url), state)
+    assert run.returncode == 0, run.stderr[-2000:]
+    _, warnings = _error_and_warning_lines(run.stderr)
+    assert len([w for w in warnings if "holds no bookmark: every stream syncs from the start" in w]) == 1
+
+
+@pytest.mark.parametrize(
+    ("state", "words"),
+    [
+        ({"bookmarks": []}, "'bookmarks' in --state s.json is no JSON object"),
+        ({"bookmarks": {"model_logs": 5}}, "the entry of model_logs is no JSON object"),
+        ({"bookmarks": {"model_logs": {"partitions": {}}}}, "the partitions of model_logs are no list"),
+    ],
+)
+def test_check_state_refuses_shapes_the_sdk_would_die_on(state, words):
+    with pytest.raises(StateError, match=words):
+        check_state(state, "s.json")
+
+
+def test_check_state_makes_every_bookmark_an_id():
+    state = {
+        "bookmarks": {
+            "pipeline_logs": {"replication_key": "id", "replication_key_value": "7"},
+            "model_logs": {"partitions": [{"context": {"client_id": 1}, "replication_key_value": "9"}]},
+        }
+    }
+    assert check_state(state, "s.json") is None
+    assert state["bookmarks"]["pipeline_logs"]["replication_key_value"] == 7
+    assert state["bookmarks"]["model_logs"]["partitions"][0] == {
+        "context": {"client_id": 1},
+        "replication_key": "id",
+        "replication_key_value": 9,
+    }

@@ -157,6 +157,8 @@ def test_readme_path_in_a_fresh_meltano_project(tmp_path: Path):
                 command += f" --from-ref {tmp_path / 'target-jsonl.yml'}"
             sh(command, project, TARGET_JSONL_DESTINATION_PATH=str(tmp_path / "run1"))
 
+        # The README's edit of meltano.yml leaves nothing behind in the user's project (sed -i.bak did).
+        assert [p.name for p in project.iterdir() if p.name.startswith("meltano.yml")] == ["meltano.yml"]
         # Every setting reached the tap from its variable (`meltano config` shows what it will pass).
         config = json.loads(sh("meltano config --unsafe print tap-kondado", project))
         for name, value in settings.items():
