@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tap_kondado.progress import INTERVAL_ENV, Progress, StreamStats
+from tap_kondado.progress import INTERVAL_ENV, Progress, StreamStats, _duration
 from tests.fake_clock import FakeClock
 from tests.tap_runner import TEST_KEY, config_for, json_log_config, run_tap
 
@@ -166,3 +166,12 @@ def test_a_failed_run_still_sums_up_each_stream(sim):
     models = len(run.ids("model_logs"))  # model_logs is synced first, in two pages
     assert f"model_logs: run summary: {models} logs emitted ({models} new, 0 changed), 2 requests" in summaries[0]
     assert "pipeline_logs: run summary: 0 logs emitted (0 new, 0 changed), 1 requests" in summaries[1]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (89, "89 s"), (90, "2 min"), (45 * 60, "45 min"), (3 * 3600, "3.0 h"), (47 * 3600, "47.0 h")],
+)
+def test_durations_read_at_a_glance(seconds, text):
+    assert _duration(seconds) == text
+    assert _duration(3 * 86400) == "3.0 days"
