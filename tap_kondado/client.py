@@ -25,7 +25,7 @@ from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimit
 from tap_kondado.lookback import STATE_KEY as LOOKBACK_STATE_KEY
 from tap_kondado.lookback import LookbackPass
 from tap_kondado.pagination import ScrollPaginator
-from tap_kondado.progress import Progress, StreamStats, interval_from_env
+from tap_kondado.progress import Progress, StreamStats, interval_from_env, limiter_windows
 from tap_kondado.seek import DEFAULT_TOLERANCE, created_at, parse_start_date, seek
 from tap_kondado.state import normalize_bookmark
 
@@ -137,6 +137,8 @@ class KondadoStream(RESTStream[int]):
             self.stats,
             client_id=(context or {}).get("client_id"),
             interval=interval_from_env(),
+            # The ETA plays the rate limits forward (issue 17).
+            windows=limiter_windows(getattr(self.requests_session, "limiter", None)),
         )
         self._warn_if_logs_may_be_purged(context)
         try:
