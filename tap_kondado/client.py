@@ -25,7 +25,7 @@ from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimit
 from tap_kondado.lookback import STATE_KEY as LOOKBACK_STATE_KEY
 from tap_kondado.lookback import LookbackPass
 from tap_kondado.pagination import ScrollPaginator
-from tap_kondado.progress import Progress, StreamStats, interval_from_env
+from tap_kondado.progress import Progress, StreamStats, interval_from_env, limiter_windows
 from tap_kondado.seek import DEFAULT_TOLERANCE, created_at, parse_start_date, seek
 from tap_kondado.state import normalize_bookmark
 
@@ -137,6 +137,8 @@ class KondadoStream(RESTStream[int]):
             self.stats,
             client_id=(context or {}).get("client_id"),
             interval=interval_from_env(),
+            # The ETA plays the rate limits forward (issue 17).
+            windows=limiter_windows(getattr(self.requests_session, "limiter", None)),
         )
         self._warn_if_logs_may_be_purged(context)
         try:
@@ -170,9 +172,8 @@ class KondadoStream(RESTStream[int]):
             if self._lookback is not None and self._lookback.start_id is not None:
                 self._window_until = after_id  # ids up to the bookmark are the re-read window
                 after_id = self._lookback.after_id(after_id)
-                if self._not_before is None and self.config.get("start_date"):
-                    # The window may reach back to the seek's landing page: its logs from before the date stay out.
-                    self._not_before = parse_start_date(self.config["start_date"]).timestamp()
+                # No start_date filter here: the window keeps its first sync's date itself (lookback.py),
+                # and the logs past the bookmark are new whatever the setting says now (issue 17).
             return ScrollPaginator(self.name, after_id)
         start_date = self.config.get("start_date")
         if not start_date:
@@ -245,7 +246,15 @@ class KondadoStream(RESTStream[int]):
             # re-send) everything loaded since, from a stale checkpoint and watermark.
             self._partition_state.pop(LOOKBACK_STATE_KEY, None)
             return None
-        lookback = LookbackPass(self._partition_state, hours, bookmark, self._partition_state.get(CREATED_AT_STATE_KEY))
+        # A first sync from start_date hands the date to the lookback, which keeps it for later windows.
+        start_date = self.config.get("start_date") if bookmark is None else None
+        lookback = LookbackPass(
+            self._partition_state,
+            hours,
+            bookmark,
+            self._partition_state.get(CREATED_AT_STATE_KEY),
+            start_date=parse_start_date(start_date) if start_date else None,
+        )
         if reason := lookback.why_no_window():
             where = f"{self.name} {dict(context)}" if context else self.name
             self.logger.info("%s: lookback re-reads nothing this run: %s", where, reason)

@@ -10,13 +10,28 @@ logs are one scroll, so the cost is the window's pages plus the usual ones.
 
 The window's first id comes from checkpoints kept in the partition's state: the first
 (id, createdAt) of each page read, thinned to a bounded count, always keeping the newest
-one at or before the window's start. No seek per run.
+one at or before the window's start. No seek per run. When the newest log's createdAt is
+missing or unreadable, the newest checkpoint's stands in for it (a window a little
+longer, never none).
+
+The window is anchored: it starts no later than where the previous run's started (`from`,
+kept in the state), so a log that run re-read and that changed after it passed is re-read
+once more, however far the newest log moved meanwhile. Bounded: never more than twice
+`lookback_hours` before the newest log (runs further apart than `lookback_hours` of new
+logs get only that).
+
+A first sync from `start_date` keeps the date (`not_before`): its landing page may hold
+logs created before it, and a later window that reaches back there lets none of them
+through. New logs (past the bookmark) are never filtered here, whatever `start_date` says.
 
 State, under the partition's `lookback` key (only while `lookback_hours` > 0):
-`{"watermark": "<updatedAt>", "checkpoints": [[id, "<createdAt>"], ...]}`. It moves
-only at page ends, and a STATE goes out after each page, so a run killed mid-page
-resumes from what the last STATE vouched for. The watermark is raised only once the
-window has been read through: a run killed mid-window redoes the window with the old one.
+`{"watermark": "<updatedAt>", "checkpoints": [[id, "<createdAt>"], ...], "from": "<createdAt>",
+"not_before": "<start_date>"}` (the last two only when known). It moves only at page ends, and
+a STATE goes out after each page, so a run killed mid-page resumes from what the last STATE
+vouched for. The watermark (and `from`) move only once the window has been read through: a run
+killed mid-window redoes the window with the old ones; and never in a run that had a bookmark
+and a watermark but could place no window (it read no window: its watermark would hide every
+change made in it).
 And it counts only updatedAt values from before the run began: a log changed mid-run,
 after the run read it, must still be newer than the watermark the next run compares with
 (logs created during a run are therefore sent once more by the next one).
@@ -37,6 +52,7 @@ STATE_KEY = "lookback"
 # Kondado's clock may run this much behind the machine's (NTP keeps both far closer).
 CLOCK_MARGIN = datetime.timedelta(seconds=2)
 MAX_CHECKPOINTS = 64
+ANCHOR_REACH = 2  # an anchored window starts at most this many times lookback_hours before the newest log
 _CANONICAL_LENGTH = len("2020-09-17T00:03:48.108Z")
 
 
@@ -106,12 +122,16 @@ class LookbackPass:
         bookmark: int | None,
         newest_created: object,
         started: datetime.datetime | None = None,
+        *,
+        start_date: datetime.datetime | None = None,
     ) -> None:
         """`partition_state` is the SDK's writeable dict; `bookmark` the largest id already emitted.
 
         `started`: when this scroll began (UTC; default now). Only updatedAt values from before
         it, less CLOCK_MARGIN, raise the watermark: a log changed while the run reads, after the
         run passed it, is later than every value counted, so the next run still sees it as changed.
+        `start_date`: on a first sync (no bookmark) from that date, kept so no window lets
+        through a log created before it.
         """
         self.state: dict[str, Any] = partition_state.setdefault(STATE_KEY, {})
         self.state.setdefault("checkpoints", [])
@@ -122,13 +142,29 @@ class LookbackPass:
         started = started or datetime.datetime.now(datetime.timezone.utc)
         self._counts_until = str(comparable(started - CLOCK_MARGIN))
         self.start_id: int | None = None  # first id of the window, when it can be re-read
-        newest = parse_time(newest_created)
+        if bookmark is None:  # a first sync: from start_date, or from the first log
+            self.state.pop("not_before", None)
+            if start_date is not None:
+                self.state["not_before"] = comparable(start_date)
+        self.not_before: str | None = self.state.get("not_before")
+        # The newest log's createdAt; unreadable, the newest checkpoint's (older: a longer window).
+        checkpoints = self.state["checkpoints"]
+        newest = parse_time(newest_created) or (parse_time(checkpoints[-1][1]) if checkpoints else None)
+        self._from: str | None = None  # where this run's own window starts, before anchoring
         if bookmark is not None and newest is not None and self.watermark is not None:
-            window_start = comparable(newest - datetime.timedelta(hours=hours))
-            start_id = window_start_id(self.state["checkpoints"], str(window_start))
+            span = datetime.timedelta(hours=hours)
+            self._from = comparable(newest - span)
+            window_start = self._from
+            previous = self.state.get("from")
+            if isinstance(previous, str) and previous < window_start:  # anchored, bounded
+                window_start = max(previous, str(comparable(newest - ANCHOR_REACH * span)))
+            start_id = window_start_id(checkpoints, str(window_start))
             if start_id is not None and start_id <= bookmark:
                 self.start_id = start_id
         self.in_window = self.start_id is not None
+        # A run with a bookmark and a watermark but no window reads no window: its updatedAt values
+        # must not raise the watermark past changes it never looked for.
+        self._may_commit = bookmark is None or self.watermark is None or self.start_id is not None
 
     def after_id(self, default: int) -> int:
         """Where the paginator starts: just before the window, or `default` (the bookmark)."""
@@ -146,11 +182,14 @@ class LookbackPass:
         """The records to emit: new ones, and window ones whose updatedAt passed the watermark."""
         bookmark = self.bookmark if self.in_window else None
         watermark = self.watermark or ""
+        not_before = self.not_before
         for record in records:
             if bookmark is not None and record["id"] <= bookmark:
                 updated = comparable(record.get("updatedAt"))
                 if updated is not None and updated <= watermark:  # unchanged (unreadable: sent, the target judges)
                     continue
+                if not_before is not None and (created := comparable(record.get("createdAt"))) and created < not_before:
+                    continue  # the first sync's landing page, before its start_date
             yield record
 
     def page_done(self, records: list[dict[str, Any]]) -> None:
@@ -169,14 +208,22 @@ class LookbackPass:
             last_id = records[-1].get("id")
             if self.in_window and isinstance(last_id, int) and self.bookmark is not None and last_id > self.bookmark:
                 self.in_window = False  # past the bookmark: the window is read through
-        if not self.in_window and self._seen_newest is not None:
-            self.state["watermark"] = self._seen_newest
+        if not self.in_window:
+            self._commit()
 
     def finish(self) -> None:
         """The scroll ended: the window is read through even if no log came after the bookmark."""
         self.in_window = False
+        self._commit()
+
+    def _commit(self) -> None:
+        """The window is read through: the watermark, and where this run's window started."""
+        if not self._may_commit:
+            return
         if self._seen_newest is not None:
             self.state["watermark"] = self._seen_newest
+        if self._from is not None:
+            self.state["from"] = self._from
 
     def _add_checkpoint(self, record_id: int, created: str) -> None:
         checkpoints = self.state["checkpoints"]
@@ -185,4 +232,4 @@ class LookbackPass:
             return  # a page of the window read again from the same start
         checkpoints.insert(position, [record_id, created])
         if len(checkpoints) > MAX_CHECKPOINTS:
-            self.state["checkpoints"] = thin(checkpoints, self.hours)
+            self.state["checkpoints"] = thin(checkpoints, ANCHOR_REACH * self.hours)  # an anchored window's reach

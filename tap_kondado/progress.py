@@ -3,20 +3,34 @@
 A first sync can take hours at Kondado's limits; the SDK's metric lines do not say how
 far it is. Every `interval` seconds at most (and when a stream-partition ends), one INFO
 line says how many logs and requests so far, the newest createdAt reached, how far behind
-now that is, and an ETA from how fast createdAt advances against the clock. The same
-facts go in the record's `extra` (under "progress" / "summary") for JSON logging.
-Everything here runs once per page or per request, never per record.
+now that is, and an ETA. The same facts go in the record's `extra` (under "progress" /
+"summary") for JSON logging. Everything here runs once per page or per request, never per
+record.
+
+The ETA is the time the requests still to make take. Requests left: the createdAt still
+to cover (up to now) over the createdAt a page covered lately (the last RECENT_PAGES
+pages). Their time: the rate limits' windows played forward from the times the last pages
+came back (a run's first burst is not repeated), each request also taking what the
+fastest recent page took beyond the pacing; without limits, what the recent pages took.
+It stays "unknown" until MIN_PAGES pages have been read and the recent pages' density
+agrees with the whole scroll's within DENSITY_AGREEMENT: logs thinning or thickening make
+any extrapolation wrong. The API does not say where the logs end: if the newest log is
+older than now, the scroll ends sooner than the ETA says.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime
+import itertools
+import math
 import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tap_kondado.lookback import comparable, parse_time
+from tap_kondado.rate_limit import Window, ready_at
 
 if TYPE_CHECKING:
     import logging
@@ -24,6 +38,15 @@ if TYPE_CHECKING:
 
 DEFAULT_INTERVAL = 30.0  # seconds between progress lines
 INTERVAL_ENV = "KONDADO_PROGRESS_SECONDS"  # tests shorten it
+MIN_PAGES = 10  # pages read before an ETA is given
+RECENT_PAGES = 20  # the pages the density and the pace are measured over
+DENSITY_AGREEMENT = 1.5  # recent vs whole-scroll createdAt per page: within this factor, or no ETA
+PLAYED_REQUESTS = 200  # requests the windows are played forward for; the rest at the long-run pace
+
+
+def limiter_windows(limiter: object) -> tuple[Window, ...]:
+    """The rate-limit windows a paced session's limiter keeps (none without limits)."""
+    return tuple(getattr(limiter, "windows", ()) or ())
 
 
 def interval_from_env() -> float:
@@ -86,23 +109,34 @@ class Progress:
         interval: float = DEFAULT_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime.datetime] = utc_now,
+        windows: tuple[Window, ...] = (),
     ) -> None:
-        """Start counting; `clock` (seconds) and `now` (UTC wall time) are injectable for tests."""
+        """Start counting; `clock` (seconds) and `now` (UTC wall time) are injectable for tests.
+
+        `windows`: the rate limits the requests are paced by (limiter_windows).
+        """
         self.logger, self.stream, self.stats, self.client_id = logger, stream, stats, client_id
         self.interval, self._clock, self._now = interval, clock, now
+        self.windows = tuple(w for w in windows if w.max_requests > 0)
+        depth = max((w.max_requests for w in self.windows), default=0)
+        self._answers: collections.deque[float] = collections.deque(maxlen=max(depth, RECENT_PAGES) + 1)
         self._logs_at_start, self._requests_at_start = stats.logs, stats.requests
         self._last_line = clock()
-        self._first: tuple[float, datetime.datetime] | None = None  # (clock, createdAt) of the first page
-        self._latest: tuple[float, datetime.datetime] | None = None
+        self._pages = 0
+        # (page number, clock, createdAt seconds) of pages that moved createdAt forward
+        self._first: tuple[int, float, float] | None = None
+        self._recent: collections.deque[tuple[int, float, float]] = collections.deque(maxlen=RECENT_PAGES + 1)
         self.newest_created: datetime.datetime | None = None
 
     def page(self, last_created_at: object) -> None:
         """A page was emitted; `last_created_at` is its last log's createdAt (as the API sent it)."""
+        self._pages += 1
+        self._answers.append(self._clock())
         created = parse_time(last_created_at)
         if created is not None and (self.newest_created is None or created > self.newest_created):
             self.newest_created = created
-            sample = (self._clock(), created)
-            self._latest = sample
+            sample = (self._pages, self._clock(), created.timestamp())
+            self._recent.append(sample)
             if self._first is None:
                 self._first = sample
         if self._clock() - self._last_line >= self.interval:
@@ -113,15 +147,37 @@ class Progress:
         self.log(final=True)
 
     def eta_seconds(self) -> float | None:
-        """Seconds until the scroll reaches now, at the pace createdAt has advanced so far; None if unknown."""
-        if self._first is None or self._latest is None:
+        """Requests left (createdAt up to now at the recent density) times the time one takes; None: unknown."""
+        if self._first is None or self._pages < MIN_PAGES:
             return None
-        elapsed = self._latest[0] - self._first[0]
-        advanced = (self._latest[1] - self._first[1]).total_seconds()
-        if elapsed <= 0 or advanced <= 0:
+        (page_a, clock_a, created_a), (page_b, clock_b, created_b) = self._recent[0], self._recent[-1]
+        pages, whole = page_b - page_a, page_b - self._first[0]
+        if pages <= 0 or created_b <= created_a:
             return None
-        behind = (self._now() - self._latest[1]).total_seconds()
-        return max(0.0, behind) * elapsed / advanced
+        per_page = (created_b - created_a) / pages  # createdAt seconds a page covers lately
+        overall = (created_b - self._first[2]) / whole
+        if not 1 / DENSITY_AGREEMENT <= per_page / overall <= DENSITY_AGREEMENT:
+            return None  # the logs grow denser or sparser: no extrapolation holds
+        behind = self._now().timestamp() - created_b
+        left = math.ceil(max(0.0, behind) / per_page)
+        if not self.windows:
+            return left * (clock_b - clock_a) / pages
+        return self._paced_seconds(left)
+
+    def _paced_seconds(self, count: int) -> float:
+        """Seconds `count` more requests take under the windows, from the times the last pages came back."""
+        answers = list(self._answers)
+        gaps = [b - a for a, b in itertools.pairwise(answers)]
+        single = min((w.seconds for w in self.windows if w.max_requests == 1), default=0.0)
+        latency = max(0.0, min(gaps, default=0.0) - single)  # a request's own time, beyond the pacing
+        start = answer = answers[-1] if answers else self._clock()
+        played = min(count, PLAYED_REQUESTS)
+        for _ in range(played):
+            leave = max(answer, ready_at(self.windows, answers, answer)[0])
+            answer = leave + latency
+            answers.append(answer)
+        steady = max(w.seconds / w.max_requests for w in self.windows)
+        return answer - start + (count - played) * max(steady, latency)
 
     def fields(self, *, final: bool = False) -> dict[str, Any]:
         """The facts of a progress line."""

@@ -43,3 +43,16 @@ def test_a_timer_of_the_host_program_is_given_back():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_the_host_timer_given_back_is_less_the_time_the_block_took():
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 2.0)
+        with answer_deadline(5):
+            time.sleep(0.6)
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 0 < left <= 2.0 - 0.6 + 0.05
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -388,3 +388,132 @@ def test_killed_mid_lookback_pass_the_next_run_redoes_it_losing_nothing(make_sim
     _assert_bookmarks_never_go_back([first, killed, resumed])
     again = run_tap(config, resumed.final_state)
     assert again.ids("pipeline_logs") == []
+
+
+# --- issue 17: found by an adversarial pass ------------------------------------------
+
+
+def test_the_watermark_counts_no_updated_at_within_the_clock_margin_of_the_start():
+    """An updatedAt 1 s before the run began (Kondado's clock may be behind) must not raise the watermark."""
+    started = T0 + datetime.timedelta(hours=30)
+    state = {STATE_KEY: {"watermark": at(20), "checkpoints": [[1, at(0)]]}}
+    lookback = LookbackPass(state, hours=100, bookmark=3, newest_created=at(18), started=started)
+    page = [log(1, 0), log(2, 1, updated_h=30 - 1 / 3600), log(3, 18, updated_h=29)]
+    list(lookback.emit(page))
+    lookback.page_done(page)
+    lookback.finish()
+    assert state[STATE_KEY]["watermark"] == at(29)  # not 30 h less 1 s: that may be a change still being written
+
+
+def test_a_run_that_places_no_window_never_raises_the_watermark():
+    """A bookmark and a watermark but no checkpoint: the run reads new logs only; their updatedAt
+    must not hide the changes to older logs that this run never looked for."""
+    state = {STATE_KEY: {"watermark": at(20), "checkpoints": []}}
+    lookback = LookbackPass(state, hours=24, bookmark=5, newest_created=None)
+    assert lookback.start_id is None
+    assert lookback.why_no_window() == "no checkpoint in the state yet"
+    page = [log(6, 25), log(7, 26)]
+    assert [r["id"] for r in lookback.emit(page)] == [6, 7]
+    lookback.page_done(page)
+    lookback.finish()
+    assert state[STATE_KEY]["watermark"] == at(20)
+    assert state[STATE_KEY]["checkpoints"] == [[6, at(25)]]  # the next run can place its window
+
+
+@pytest.mark.parametrize("newest", [None, "not a time", ""])
+def test_an_unreadable_newest_created_at_places_the_window_from_the_newest_checkpoint(newest):
+    state = {STATE_KEY: {"watermark": at(20), "checkpoints": [[10, at(0)], [20, at(5)], [30, at(10)], [40, at(15)]]}}
+    lookback = LookbackPass(state, hours=6, bookmark=45, newest_created=newest)  # from hour 15: window from 9
+    assert lookback.start_id == 20
+    assert lookback.why_no_window() is None
+
+
+def test_the_window_starts_no_later_than_the_previous_runs_within_twice_lookback_hours():
+    checkpoints = [[i * 10, at(i)] for i in range(0, 40)]  # one per hour
+    state = {STATE_KEY: {"watermark": at(30), "checkpoints": checkpoints}}
+    first = LookbackPass(state, hours=6, bookmark=300, newest_created=at(30))  # window from hour 24
+    assert first.start_id == 240
+    first.finish()
+    assert state[STATE_KEY]["from"] == at(24)
+    # the next run's newest is 4 hours on: its own window would start at 28, past what the last one re-read
+    second = LookbackPass(state, hours=6, bookmark=340, newest_created=at(34))
+    assert second.start_id == 240
+    second.finish()
+    assert state[STATE_KEY]["from"] == at(28)  # its own start: anchoring does not pile up run after run
+    # bounded: 20 hours on, the window starts at most 12 hours (twice lookback_hours) before the newest
+    state[STATE_KEY]["from"] = at(10)
+    third = LookbackPass(state, hours=6, bookmark=390, newest_created=at(39))
+    assert third.start_id == 270
+
+
+def _hold_back(sim, stream: str, hours: float) -> list[dict]:
+    """Take the logs of the last `hours` out of the simulator (to be added back later)."""
+    cut = comparable(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours))
+    records = sim.records[stream]
+    held = [r for r in records if r["createdAt"] > cut]
+    sim.load({stream: [r for r in records if r["createdAt"] <= cut]})
+    return held
+
+
+def test_a_start_date_past_the_bookmark_never_drops_new_logs(sim):
+    """lookback on, then start_date set (or rolled forward) past the bookmark: every new log still comes."""
+    config = config_for(sim.url, lookback_hours=24)
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr
+    early = [r["id"] for r in append_now(sim, 20) if r["client_id"] in (1, 2, 3)]
+    time.sleep(0.05)
+    date = comparable(datetime.datetime.now(datetime.timezone.utc))
+    time.sleep(0.05)
+    late = [r["id"] for r in append_now(sim, 20) if r["client_id"] in (1, 2, 3)]
+    settle()
+    second = run_tap({**config, "start_date": date}, first.final_state)
+    assert second.returncode == 0, second.stderr
+    assert second.ids("pipeline_logs") == early + late
+    assert bookmark(second.final_state, "pipeline_logs") == late[-1]
+
+
+def test_a_newest_log_without_created_at_still_places_the_next_window(sim):
+    """The newest log's createdAt is null: the next run re-reads its window all the same, edits included."""
+    config = config_for(sim.url, lookback_hours=24)
+    visible = sim.visible("pipeline_logs", TEST_KEY)
+    visible[-1]["createdAt"] = None
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr
+    assert first.final_state["bookmarks"]["pipeline_logs"]["last_created_at"] is None
+    edited = visible[-5]["id"]
+    sim.update_log("pipeline_logs", edited, row_count="5")
+    time.sleep(0.01)
+    new = [r["id"] for r in append_now(sim, 10, client_id=2)]
+    settle()
+    second = run_tap(config, first.final_state)
+    assert second.returncode == 0, second.stderr
+    assert "lookback re-reads nothing" not in second.stderr
+    assert second.ids("pipeline_logs") == [edited, *new]
+    third = run_tap(config, second.final_state)
+    assert third.ids("pipeline_logs") == []
+
+
+def test_an_edit_in_the_last_runs_window_comes_though_the_newest_log_moved_on(make_sim):
+    """Run 2 re-reads from 12 h before the newest log of run 1, then loads 6 h of new logs. A log in
+    run 2's window edited after it is re-read by run 3, though run 3's own window starts later."""
+    sim = make_sim(pipeline_logs=1500, model_logs=10, realistic=True, days=3)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for record in sim.records["pipeline_logs"]:  # only the edit this test makes
+        record["updatedAt"] = record["createdAt"]
+    held = _hold_back(sim, "pipeline_logs", 6)
+    config = config_for(sim.url, lookback_hours=12)
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr
+    settle()
+    second = run_tap(config, first.final_state)  # nothing new yet: an idle run, window from now - 18 h
+    sim.add_records("pipeline_logs", held)
+    settle()
+    third = run_tap(config, second.final_state)  # 6 h of new logs, window from now - 18 h
+    assert third.ids("pipeline_logs") == [r["id"] for r in held if r["client_id"] in (1, 2, 3)]
+    edge = now - datetime.timedelta(hours=15)  # in the third run's window, not in 12 h before the newest log
+    target = next(r for r in sim.visible("pipeline_logs", TEST_KEY) if parse_time(r["createdAt"]) >= edge)
+    sim.update_log("pipeline_logs", target["id"], row_count="15")
+    settle()
+    fourth = run_tap(config, third.final_state)
+    assert fourth.returncode == 0, fourth.stderr
+    assert fourth.ids("pipeline_logs") == [target["id"]]

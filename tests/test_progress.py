@@ -10,9 +10,12 @@ import re
 
 import pytest
 
-from tap_kondado.progress import INTERVAL_ENV, Progress, StreamStats
+from tap_kondado.lookback import parse_time
+from tap_kondado.progress import INTERVAL_ENV, Progress, StreamStats, _duration
+from tap_kondado.rate_limit import Window
+from tap_kondado.simulator import Simulator
 from tests.fake_clock import FakeClock
-from tests.tap_runner import TEST_KEY, config_for, json_log_config, run_tap
+from tests.tap_runner import TEST_KEY, TEST_TOKENS, config_for, json_log_config, run_tap
 
 T0 = datetime.datetime(2026, 11, 1, tzinfo=datetime.timezone.utc)
 STREAMS = ("pipeline_logs", "model_logs")
@@ -41,19 +44,52 @@ def progress_and_clock(caplog):
     return progress, clock, stats
 
 
-def test_eta_from_how_fast_created_at_advances_against_the_clock(progress_and_clock):
+def test_eta_is_the_pages_left_at_the_recent_density_and_pace_unknown_until_ten_pages(progress_and_clock):
     progress, clock, _ = progress_and_clock
     assert progress.eta_seconds() is None
-    progress.page(stamp(0))
-    assert progress.eta_seconds() is None  # one point: no pace yet
-    clock.now += 10
-    progress.page(stamp(2))  # 2 hours of logs in 10 s; 98 hours to go: 490 s
-    assert progress.eta_seconds() == pytest.approx(490)
-    clock.now += 30
-    progress.page(stamp(4))  # slower now: 4 hours in 40 s; 96 hours to go
-    assert progress.eta_seconds() == pytest.approx(96 * 10)
+    for page in range(10):  # a page every 10 s, each 2 hours of logs
+        assert progress.eta_seconds() is None  # fewer than MIN_PAGES pages: unknown
+        clock.now += 10
+        progress.page(stamp(2 * page))
+    # newest at hour 18, now is hour 100: 82 hours left, 41 pages of 10 s
+    assert progress.eta_seconds() == pytest.approx(410)
     progress.page("not a time")  # ignored, not an error
-    assert progress.newest_created == T0 + datetime.timedelta(hours=4)
+    assert progress.newest_created == T0 + datetime.timedelta(hours=18)
+
+
+def test_no_eta_while_the_logs_grow_denser_or_sparser():
+    clock = FakeClock(now=1000.0)
+    now = T0 + datetime.timedelta(days=400)
+    progress = Progress(logging.getLogger("test.progress"), "p", StreamStats(), clock=clock, now=lambda: now)
+    hour = 0
+    for _ in range(30):  # an hour a page
+        clock.now += 10
+        hour += 1
+        progress.page(stamp(hour))
+    assert progress.eta_seconds() is not None
+    for _ in range(10):  # twenty hours a page now: the recent density is far from the scroll's
+        clock.now += 10
+        hour += 20
+        progress.page(stamp(hour))
+    assert progress.eta_seconds() is None
+
+
+def test_the_eta_plays_the_rate_limits_forward_not_the_first_burst():
+    """At 1 request/s and 20/min, 20 pages came back a second apart (the burst); the 81 left take ~3 s each."""
+    clock = FakeClock(now=1000.0)
+    now = T0 + datetime.timedelta(hours=100)
+    windows = (Window(1, 1.0), Window(20, 60.0))
+    progress = Progress(
+        logging.getLogger("test.progress"), "p", StreamStats(), clock=clock, now=lambda: now, windows=windows
+    )
+    for hour in range(20):
+        progress.page(stamp(hour))
+        clock.now += 1
+    clock.now -= 1
+    eta = progress.eta_seconds()
+    # the 21st request waits for the first to leave the minute window (1000 + 60.6), then 20 a minute:
+    # the 81st leaves 4 windows later. Not 81 s, the burst's pace.
+    assert eta == pytest.approx(1000 + 60.6 + 4 * 60.6 - 1019, abs=0.1)
 
 
 def test_a_line_at_most_every_interval_and_one_at_the_end(progress_and_clock, caplog):
@@ -73,13 +109,17 @@ def test_a_line_at_most_every_interval_and_one_at_the_end(progress_and_clock, ca
         "requests": 5,
         "newest_created_at": "2026-11-01T04:00:00.000Z",
         "behind_seconds": 96 * 3600,
-        "eta_seconds": round(96 * 3600 * 28 / (4 * 3600)),
+        "eta_seconds": None,  # 5 pages: too few to tell
         "done": False,
     }
     assert first.getMessage() == (
         "Progress: pipeline_logs (client_id 2): 250 logs, 5 requests; newest createdAt "
-        "2026-11-01T04:00:00.000Z, 4.0 days behind now; ETA 11 min"
+        "2026-11-01T04:00:00.000Z, 4.0 days behind now; ETA unknown"
     )
+    second = lines()[1]
+    # 10 pages, 7 s and an hour each: 91 hours left, 91 pages of 7 s
+    assert second.progress["eta_seconds"] == 91 * 7
+    assert second.getMessage().endswith("3.8 days behind now; ETA 11 min")
     progress.end()
     assert len(lines()) == 3
     assert lines()[-1].progress["done"] is True
@@ -175,3 +215,46 @@ def test_one_of_a_thing_is_said_in_the_singular():
         "model_logs: run summary: 1 log emitted (1 new, 0 changed), 1 request, "
         "0.0 s waited for rate limits, 0 rate-limit answers"
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (89, "89 s"), (90, "2 min"), (45 * 60, "45 min"), (3 * 3600, "3.0 h"), (47 * 3600, "47.0 h")],
+)
+def test_durations_read_at_a_glance(seconds, text):
+    assert _duration(seconds) == text
+    assert _duration(3 * 86400) == "3.0 days"
+
+
+def _evenly_spread_until_now(make_sim, logs: int, scale: float):
+    """A simulator whose pipeline logs (one every ~8 minutes) end a minute ago, under Kondado's limits x `scale`."""
+    dry_start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    dry = Simulator(pipeline_logs=logs, model_logs=1, tokens=TEST_TOKENS, start=dry_start)
+    dry._server.server_close()  # only its data was wanted
+    span = parse_time(dry.records["pipeline_logs"][-1]["createdAt"]) - dry_start
+    start = datetime.datetime.now(datetime.timezone.utc) - span - datetime.timedelta(minutes=1)
+    return make_sim(pipeline_logs=logs, model_logs=1, start=start, rate_limits=((1, 1.0), (20, 60.0)), time_scale=scale)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("logs", [1500, 3000, 6000])
+def test_the_printed_eta_matches_the_time_really_left(make_sim, tmp_path, logs):
+    """Real runs of 23, 45 and 90 pages at Kondado's limits x 0.05: every ETA printed is within 15% of
+    the time the stream really took from that line on, plus 0.75 s (the ETA's rounding to whole seconds
+    and one request at this pace)."""
+    scale = 0.05
+    sim = _evenly_spread_until_now(make_sim, logs, scale)
+    limits = [{"max_requests": 1, "window_seconds": scale}, {"max_requests": 20, "window_seconds": 60 * scale}]
+    env = {"SINGER_SDK_LOG_CONFIG": str(json_log_config(tmp_path)), INTERVAL_ENV: "0.5"}
+    run = run_tap(config_for(sim.url, rate_limits=limits), env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert sim.rate_limited == 0
+    entries = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    lines = [e for e in entries if e.get("extra", {}).get("progress", {}).get("stream") == "pipeline_logs"]
+    assert lines[-1]["extra"]["progress"]["done"]
+    end = lines[-1]["ts"]
+    shown = [(e["extra"]["progress"]["eta_seconds"], end - e["ts"]) for e in lines[:-1]]
+    shown = [(eta, left) for eta, left in shown if eta is not None]
+    assert len(shown) >= logs // 1500, shown  # the longer the run, the more lines with an ETA
+    for eta, left in shown:
+        assert abs(eta - left) <= 0.15 * left + 0.75, (eta, left, shown)

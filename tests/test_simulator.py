@@ -58,6 +58,16 @@ def test_realistic_append_continues_the_sequence_now():
     assert datetime.datetime.now(datetime.timezone.utc) - _moment(new[-1]["createdAt"]) < datetime.timedelta(seconds=5)
 
 
+@pytest.mark.parametrize("realistic", [False, True])
+def test_appended_logs_are_not_edited_yet_and_an_edit_stamps_its_own_time(realistic):
+    """A new log's updatedAt is its createdAt (never in the future); an edit stamps the time it was made."""
+    sim = Simulator(pipeline_logs=50, model_logs=0, realistic=realistic, days=10, tokens=TEST_TOKENS)
+    new = sim.append("pipeline_logs", 200)  # the factory edits ~5% of what it makes: some would be hit
+    assert all(r["updatedAt"] == r["createdAt"] for r in new)
+    edited = sim.update_log("pipeline_logs", new[10]["id"], row_count="1")
+    assert _moment(new[10]["createdAt"]) <= _moment(edited["updatedAt"]) <= datetime.datetime.now(datetime.timezone.utc)
+
+
 def test_update_log_sets_fields_and_stamps_updated_at(sim):
     record = sim.visible("model_logs", TEST_KEY)[3]
     before = time.time()

@@ -211,3 +211,37 @@ def test_seek_requests_are_paced_like_the_scroll(realistic):
             assert [r["id"] for r in run.records(stream) if r["client_id"] == client_id] == since(
                 sim, stream, date, client_id
             )
+
+
+# --- issue 17: the start_date filter's edges ---------------------------------------------
+
+
+def test_a_log_created_exactly_at_a_bare_dates_midnight_is_emitted(realistic):
+    """`start_date: 2026-01-31` means from 00:00:00.000 on, that instant included."""
+    sim = realistic()
+    day = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=20)).date()
+    midnight = datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)
+    at_midnight = next(r for r in sim.visible("pipeline_logs", TEST_KEY) if created_at(r) >= midnight.timestamp())
+    at_midnight["createdAt"] = f"{day.isoformat()}T00:00:00.000Z"
+    run = run_tap(config_for(sim.url, start_date=day.isoformat()))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.ids("pipeline_logs")[0] == at_midnight["id"]
+    assert run.ids("pipeline_logs") == since(sim, "pipeline_logs", midnight)
+
+
+def test_logs_just_before_the_date_are_dropped_even_after_one_created_just_past_it(realistic):
+    """createdAt runs back by up to the seek's tolerance: a log 5 minutes before the date may follow
+    one created a second after it. The filter holds until a log created a tolerance past the date."""
+    sim = realistic()
+    date = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=7)
+    visible = sim.visible("pipeline_logs", TEST_KEY)
+    first = next(i for i, r in enumerate(visible) if created_at(r) >= date.timestamp())
+    visible[first]["createdAt"] = iso(date + datetime.timedelta(seconds=1))
+    follower = visible[first + 1]
+    follower["createdAt"] = iso(date - datetime.timedelta(minutes=5))
+    run = run_tap(config_for(sim.url, start_date=iso(date)))
+    assert run.returncode == 0, run.stderr[-3000:]
+    emitted = run.ids("pipeline_logs")
+    assert emitted[0] == visible[first]["id"]
+    assert follower["id"] not in emitted
+    assert emitted == since(sim, "pipeline_logs", date)

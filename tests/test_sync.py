@@ -173,3 +173,13 @@ def test_a_client_ids_account_that_brings_nothing_is_named_once_per_stream(sim):
     # resumed with nothing new: account 1 has a bookmark, so an empty scroll is no news
     again = run_tap(config_for(sim.url, client_ids=[1]), run.final_state)
     assert not [line for line in again.stderr.splitlines() if "| WARNING " in line]
+
+
+def test_the_state_keeps_the_newest_logs_created_at_not_its_updated_at(sim):
+    """The lookback window and the retention warning read `last_created_at`: an edit must not move it."""
+    newest = sim.visible("pipeline_logs", TEST_KEY)[-1]
+    edited = sim.update_log("pipeline_logs", newest["id"], row_count="3")
+    assert edited["updatedAt"] != edited["createdAt"]
+    run = run_tap(config_for(sim.url))
+    assert run.returncode == 0, run.stderr
+    assert run.final_state["bookmarks"]["pipeline_logs"]["last_created_at"] == newest["createdAt"]

@@ -155,6 +155,7 @@ class Simulator:
                 else:
                     record_id = factory.next_id(last)
                 record = factory.make(record_id, client_id, moment=now)
+                record["updatedAt"] = record["createdAt"]  # new, so not edited yet: no updatedAt in the future
                 self.records[stream].append(record)
                 self._ids[stream].append(record["id"])
                 new.append(record)
