@@ -11,13 +11,17 @@ import calendar
 import datetime
 import json
 import math
+import re
+import time
 from collections import defaultdict
 from typing import Any
+
+import pytest
 
 from tap_kondado.simulator import Simulator
 from tap_kondado.simulator import scenario as planted
 from tap_kondado.simulator.server import DEFAULT_LIMITS
-from tests.meltano_helpers import DEMO_TIME_SCALE
+from tests.meltano_helpers import DEMO_TIME_SCALE, meltano
 from tests.tap_runner import TEST_KEY, TEST_TOKENS
 
 DAYS = 35  # the current month and the one before: ~4,100 visible pipeline logs, ~1,200 model logs
@@ -206,3 +210,123 @@ def monthly_as_loaded(rows: list[dict[str, Any]]) -> dict[tuple, dict]:
             "projected_limit_date": row["projected_limit_date"],
         }
     return loaded
+
+
+# --- one tap run, the builds, and the checks both engines share -----------------
+
+MODELS_SCHEMA = "analytics"  # the dbt utilities' default schema (meltano.yml)
+
+
+def snapshot(warehouse: Any) -> dict[str, Any]:
+    """The final models' contents, in a stable order."""
+    return {
+        "pipeline_health": sorted(warehouse.model("kondado_pipeline_health"), key=lambda r: r["pipeline_id"]),
+        "model_health": sorted(warehouse.model("kondado_model_health"), key=lambda r: r["model_id"]),
+        "monthly": sorted(warehouse.model("kondado_billable_rows_monthly"), key=lambda r: (r["client_id"], r["month"])),
+        "runs": warehouse.rows(
+            f"SELECT count(*) AS n, max(id) AS newest FROM {MODELS_SCHEMA}.kondado_pipeline_runs"  # noqa: S608
+        )[0],
+    }
+
+
+def build_all(sim: Simulator, warehouse: Any, env: dict[str, str], loader: str, utility: str) -> dict[str, Any]:
+    """As a user runs it: tap, target and build in one `meltano run` (no status tables yet); then with the
+    status tables; then after an incremental run with new logs, the same build (kondado_as_of fixed)."""
+    as_of = as_of_of(sim)
+    results: dict[str, Any] = {"sim": sim, "as_of": as_of, "warehouse": warehouse, "env": env, "utility": utility}
+    meltano("run", "tap-kondado", loader, f"{utility}:build", env=env)
+    results["no_status"] = snapshot(warehouse)
+
+    warehouse.write_statuses(status_rows(sim, observed_at=as_of - datetime.timedelta(minutes=5)))
+    vars_ = build_vars(as_of)
+    started = time.monotonic()
+    meltano("invoke", utility, "build", "--vars", vars_, env=env)
+    results["build_seconds"] = time.monotonic() - started
+    results["scratch"] = snapshot(warehouse)
+
+    sim.append("pipeline_logs", 30)  # created now, after as_of
+    sim.append("model_logs", 10)
+    meltano("run", "tap-kondado", loader, env=env)
+    meltano("invoke", utility, "build", "--vars", vars_, env=env)
+    results["incremental"] = snapshot(warehouse)
+    return results
+
+
+class PackageChecks:
+    """The tests of the package; a subclass per engine gives the `built` fixture (build_all's results)."""
+
+    def test_builds_without_the_status_tables(self, built):
+        first = built["no_status"]
+        health = first["pipeline_health"]
+        assert by_health(health, "pipeline_id") == expected_health(with_statuses=False)
+        assert all(row["status"] is None and row["status_message"] is None for row in health)
+        assert by_health(first["model_health"], "model_id") == expected_model_health(with_statuses=False)
+        # kondado_as_of defaulted to the run's start: the monthly numbers against it, no plan given.
+        as_of = health[0]["kondado_as_of"]
+        assert abs(as_of - built["as_of"]) < datetime.timedelta(minutes=5)
+        assert monthly_as_loaded(first["monthly"]) == expected_monthly(built["sim"], as_of, plans={})
+
+    def test_flags_exactly_the_planted_pipelines(self, built):
+        health = built["scratch"]["pipeline_health"]
+        assert by_health(health, "pipeline_id") == expected_health(with_statuses=True)
+        anomalies = planted_anomalies()
+        streaks = {r["pipeline_id"]: r["zero_row_streak"] for r in health if r["zero_row_streak"]}
+        assert streaks == dict.fromkeys(anomalies["zero_rows"], 6)
+        assert {r["pipeline_id"] for r in health if r["volume_anomaly"]} == anomalies["spike"]
+        assert {r["pipeline_id"] for r in health if r["savepoint_break"]} == anomalies["savepoint_break"]
+        failing = {r["pipeline_id"]: (r["status"], r["status_message"]) for r in health if r["health"] == "failing"}
+        statuses = built["sim"].statuses["pipelines"]
+        assert failing == {i: (statuses[i]["status"], statuses[i]["raw_msg"]) for i in failing}
+        assert all(message for _, message in failing.values())
+        models = built["scratch"]["model_health"]
+        assert by_health(models, "model_id") == expected_model_health(with_statuses=True)
+
+    def test_monthly_numbers_to_the_row(self, built):
+        expected = expected_monthly(built["sim"], built["as_of"], PLANS)
+        assert monthly_as_loaded(built["scratch"]["monthly"]) == expected
+        assert any(key[0] == 3 and row["is_current_month"] for key, row in expected.items())
+
+    def test_an_incremental_run_and_build_give_the_answers_of_the_build_from_scratch(self, built):
+        scratch, incremental = built["scratch"], built["incremental"]
+        assert incremental["runs"] == scratch["runs"]  # the new logs are after kondado_as_of
+        assert {k: v for k, v in incremental.items() if k != "runs"} == {
+            k: v for k, v in scratch.items() if k != "runs"
+        }
+        loaded = built["warehouse"].rows("SELECT max(id) AS newest FROM tap_kondado.pipeline_logs")[0]["newest"]
+        assert loaded > scratch["runs"]["newest"], "the incremental run loaded the new logs"
+
+    def test_gating_tests_fail_with_error_severity_naming_the_pipelines(self, built):
+        vars_ = build_vars(built["as_of"], kondado_health_severity="error")
+        gates = "kondado_no_stalled_pipelines kondado_no_failing_pipelines"
+        with pytest.raises(AssertionError) as failed:
+            meltano("invoke", built["utility"], "test", "--select", gates, "--vars", vars_, env=built["env"])
+        output = str(failed.value)
+        assert "Failure in test kondado_no_stalled_pipelines" in output
+        assert "Failure in test kondado_no_failing_pipelines" in output
+        named = {(test, int(pipeline)) for test, pipeline in re.findall(GATE_LINE, output)}
+        expected = expected_health(with_statuses=True)
+        assert named == {("kondado_no_stalled_pipelines", i) for i in expected["stalled"]} | {
+            ("kondado_no_failing_pipelines", i) for i in expected["failing"]
+        }
+
+    def test_gating_tests_only_warn_by_default(self, built):
+        result = meltano(
+            "invoke",
+            built["utility"],
+            "test",
+            "--select",
+            "kondado_no_stalled_pipelines",
+            "--vars",
+            build_vars(built["as_of"]),
+            env=built["env"],
+        )
+        assert "Warning in test kondado_no_stalled_pipelines" in result.stdout + result.stderr
+
+    def test_source_freshness_passes_on_fresh_logs(self, built):
+        result = meltano("invoke", f"{built['utility']}:source-freshness", env=built["env"])
+        output = result.stdout + result.stderr
+        assert output.count("PASS freshness of kondado.") == 2, output[-3000:]
+
+
+# The on-run-end lines: `kondado_no_stalled_pipelines: pipeline 724 (Kondado - RD Station - leads) is stalled`.
+GATE_LINE = r"(kondado_no_\w+_pipelines): pipeline (\d+) \("

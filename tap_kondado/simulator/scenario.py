@@ -90,7 +90,8 @@ def _runs(item: Planted, rng: random.Random, days: float, now: datetime.datetime
         last = now - datetime.timedelta(hours=_LATE_HOURS)
     else:
         last = now - datetime.timedelta(seconds=rng.uniform(0.05, 0.9) * cadence)
-    count = _NEW_RUNS if item.anomaly == "new" else int(days * 86_400 / cadence)
+    span = days * 86_400 - (now - last).total_seconds()  # from the first day of logs to the last run
+    count = _NEW_RUNS if item.anomaly == "new" else max(0, int(span // cadence) + 1)
     moments = []
     for back in range(count):
         wobble = 0.0 if back == 0 else rng.uniform(-120, 120)  # minutes late or early, never past the planted last
