@@ -43,7 +43,7 @@ TIME_SCALE = "0.05"
 # The planted scenario over 35 days (this month and the last): ~4,100 pipeline and ~1,200 model
 # logs the demo token sees, ~110 pages at 20 per 3 s.
 SCENARIO_DAYS = "35"
-APPEND_ON_RESTART = "40"  # new logs per stream each time the simulator starts on saved data
+APPEND_ON_RESTART = "8"  # new runs per stream each time the simulator starts on saved data (2 per steady item)
 PLUGINS = ("tap-kondado", "target-duckdb")
 DBT = "dbt-duckdb"  # the kondado package (transform/), built in the same DuckDB file
 

@@ -112,9 +112,19 @@ def test_a_scenario_simulator_serves_the_catalog_and_appends_runs_of_its_steady_
         p.item_id for p in planted.PIPELINES if p.client_id != 4
     }
     steady = {p.item_id for p in planted.PIPELINES if p.anomaly is None}
+    before = {p: [r for r in sim.records["pipeline_logs"] if r["pipeline_id"] == p][-1] for p in steady}
     new = sim.append("pipeline_logs", 6)
     assert {r["pipeline_id"] for r in new} <= steady
     assert len({r["pipeline_id"] for r in new}) > 1
+    for record in new:  # each looks like its pipeline's runs: rows, billing, savepoints carried on
+        item = next(p for p in planted.PIPELINES if p.item_id == record["pipeline_id"])
+        assert 0.8 * item.rows <= int(record["row_count"]) <= 1.2 * item.rows
+        assert record["is_billable"] == item.billable
+        if item.incremental:
+            assert record["initial_savepoint"] == before[item.item_id]["new_savepoint"]
+            before[item.item_id] = record
+        else:
+            assert record["initial_savepoint"] is None
     assert new[0]["id"] > sim.records["pipeline_logs"][-7]["id"]
     assert Simulator(pipeline_logs=10, model_logs=0).statuses == {"pipelines": {}, "models": {}}
 

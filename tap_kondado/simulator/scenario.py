@@ -183,12 +183,19 @@ def generate_scenario(
     return [{"id": log.pop("id"), **log} for log in logs], sequence
 
 
-def retarget(stream: str, record: dict[str, Any], number: int) -> dict[str, Any]:
-    """A log made after generation (`append`), given to a steady item of the catalog in turn."""
-    steady = [item for item in (PIPELINES if stream == "pipeline_logs" else MODELS) if item.anomaly is None]
-    item = steady[number % len(steady)]
-    key, name = ("pipeline_id", "pipeline_name") if stream == "pipeline_logs" else ("model_id", "model_name")
-    return {**record, "client_id": item.client_id, key: item.item_id, name: item.name}
+def next_run(stream: str, records: list[dict[str, Any]], rng: random.Random, moment: datetime.datetime) -> dict:
+    """The next run of a steady item, in turn: a log made after generation (`append`), without its id.
+
+    Its usual rows and, if incremental, the previous run's new savepoint as its initial one.
+    """
+    catalog = PIPELINES if stream == "pipeline_logs" else MODELS
+    steady = [item for item in catalog if item.anomaly is None]
+    item = steady[len(records) % len(steady)]
+    rows = _rows(item, rng, back=1)  # steady: no anomaly on any run
+    if stream == "model_logs":
+        return _model_log(item, rng, moment, rows)
+    previous = next((r for r in reversed(records) if r.get("pipeline_id") == item.item_id), None)
+    return _pipeline_log(item, rng, moment, rows, previous["new_savepoint"] if previous else None)
 
 
 def planted_statuses() -> dict[str, dict[int, dict[str, Any]]]:

@@ -167,9 +167,10 @@ class Simulator:
                     factory.moment = now
                 else:
                     record_id = factory.next_id(last)
-                record = factory.make(record_id, client_id, moment=now)
-                if self.scenario and client_id is None:  # new runs of the catalog's steady items
-                    record = planted.retarget(stream, record, len(self.records[stream]))
+                if self.scenario and client_id is None:  # the next run of one of the catalog's steady items
+                    record = {"id": record_id, **planted.next_run(stream, self.records[stream], factory.rng, now)}
+                else:
+                    record = factory.make(record_id, client_id, moment=now)
                 self.records[stream].append(record)
                 self._ids[stream].append(record["id"])
                 new.append(record)
