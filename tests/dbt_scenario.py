@@ -295,6 +295,22 @@ class PackageChecks:
         loaded = built["warehouse"].rows("SELECT max(id) AS newest FROM tap_kondado.pipeline_logs")[0]["newest"]
         assert loaded > scratch["runs"]["newest"], "the incremental run loaded the new logs"
 
+    def test_one_plan_for_every_account(self, built):
+        as_of, plan = built["as_of"], 2_500_000
+        vars_ = json.dumps({"kondado_as_of": as_of.isoformat(), "kondado_plan_rows": plan})
+        meltano(
+            "invoke",
+            built["utility"],
+            "run",
+            "--select",
+            "kondado_billable_rows_monthly",
+            "--vars",
+            vars_,
+            env=built["env"],
+        )
+        loaded = monthly_as_loaded(built["warehouse"].model("kondado_billable_rows_monthly"))
+        assert loaded == expected_monthly(built["sim"], as_of, dict.fromkeys(VISIBLE, plan))
+
     def test_gating_tests_fail_with_error_severity_naming_the_pipelines(self, built):
         vars_ = build_vars(built["as_of"], kondado_health_severity="error")
         gates = "kondado_no_stalled_pipelines kondado_no_failing_pipelines"

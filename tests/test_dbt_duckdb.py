@@ -3,10 +3,12 @@ Meltano, then Meltano's dbt-duckdb utility, on the simulator's planted scenario 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests import dbt_scenario as scenario
-from tests.meltano_helpers import base_env, ensure_installed
+from tests.meltano_helpers import base_env, ensure_installed, meltano
 from tests.tap_runner import TEST_KEY, TEST_TOKEN
 
 pytestmark = [pytest.mark.meltano, pytest.mark.slow]
@@ -61,3 +63,17 @@ def built(tmp_path_factory):
 
 class TestDuckDB(scenario.PackageChecks):
     """Every check of tests/dbt_scenario.py on this engine."""
+
+    @pytest.mark.parametrize(
+        ("vars_", "message"),
+        [
+            ({"kondado_as_of": "yesterday"}, "kondado_as_of must be an ISO timestamp such as"),
+            ({"kondado_plan_rows": {"acme": 5}}, "kondado_plan_rows: account 'acme' is not a client_id"),
+            ({"kondado_plan_rows": "lots"}, "kondado_plan_rows must be a number of rows or a map of them"),
+            ({"kondado_health_severity": "fatal"}, "kondado_health_severity must be warn or error"),
+        ],
+    )
+    def test_a_bad_var_stops_the_build_with_a_line_naming_it(self, built, vars_, message):
+        with pytest.raises(AssertionError) as failed:
+            meltano("invoke", "dbt-duckdb", "compile", "--vars", json.dumps(vars_), env=built["env"])
+        assert message in str(failed.value)
