@@ -83,7 +83,7 @@ def test_dbt_utilities_are_declared_in_full(project):
         assert settings["project_dir"]["value"] == "$MELTANO_PROJECT_ROOT/transform"
         profiles = settings["profiles_dir"]["value"].replace("$MELTANO_PROJECT_ROOT", str(PROJECT_ROOT))
         assert (PROJECT_ROOT / profiles.removeprefix(str(PROJECT_ROOT) + "/") / "profiles.yml").is_file()
-        assert {"build", "run", "test", "source-freshness"} <= set(utility["commands"])
+        assert {"build", "run", "test", "source-freshness", "gate"} <= set(utility["commands"])
     postgres = {s["name"] for s in utilities["dbt-postgres"]["settings"]}
     assert {"host", "port", "user", "password", "dbname", "schema"} <= postgres
     assert "path" in {s["name"] for s in utilities["dbt-duckdb"]["settings"]}
