@@ -1,6 +1,6 @@
 """The planted scenario: pipelines and models on steady cadences, with what the health package must find.
 
-`Simulator(scenario=True)` (`kondado-simulator --realistic --scenario`) generates its logs from this
+`Simulator(scenario=True)` (`kondado-simulator --scenario`) generates its logs from this
 catalog instead of the random layout: every pipeline runs on its own cadence over the last `days`,
 ids come from the realistic mode's global sequence (sparse, nearly ascending with createdAt), and a
 few pipelines carry one anomaly each. `planted_statuses()` is what the status endpoints report.
@@ -13,8 +13,8 @@ simulator's `now`:
 - zero_rows: the latest 6 runs moved 0 rows;
 - spike: the latest run moved 12 x the usual rows;
 - savepoint_break: the latest run started from a savepoint other than the previous run's new one;
-- new: created a day ago, 2 runs (health `unknown`);
-- account 3 runs close to `PLAN_ROWS[3]` a month.
+- new: 2 daily runs so far (health `unknown`);
+- account 3 moves about 2.9 million billable rows in a 30-day month: past `PLAN_ROWS[3]` before its end.
 """
 
 from __future__ import annotations
