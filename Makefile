@@ -35,4 +35,4 @@ simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765
 
 clean:
-	rm -rf $(VENV) .meltano output .pytest_cache .ruff_cache .hypothesis dist build
+	rm -rf $(VENV) .meltano output .pytest_cache .ruff_cache .hypothesis dist build transform/target transform/logs transform/dbt_packages

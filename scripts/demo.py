@@ -1,10 +1,13 @@
-"""`make demo`: Kondado logs -> Meltano -> DuckDB, and a short report, in one command.
+"""`make demo`: Kondado logs -> Meltano -> DuckDB -> the kondado dbt package, and a short report, in one command.
 
-Without credentials: starts the local Kondado simulator (its rate limits scaled by 0.05, the tap
-pacing itself to the same windows through the Meltano environment `demo`), runs
-`meltano run tap-kondado target-duckdb` into output/demo.duckdb, stops the simulator and prints
-a report. The simulator keeps its data in output/simulator.json and adds new logs each time it
-starts again, so a second `make demo` loads only those (the bookmarks live in Meltano's state).
+Without credentials: starts the local Kondado simulator on its planted scenario (pipelines on
+cadences, some stalled, late or failing; its rate limits scaled by 0.05, the tap pacing itself to
+the same windows through the Meltano environment `demo`), runs `meltano run tap-kondado
+target-duckdb` into output/demo.duckdb, builds the dbt package there (`meltano invoke dbt-duckdb
+build`, with the scenario's plans as kondado_plan_rows), and prints a report: the loaded logs,
+the pipelines not on time, and each account's month against its plan. The simulator keeps its
+data in output/simulator.json and adds new logs each time it starts again, so a second `make demo`
+loads only those (the bookmarks live in Meltano's state).
 
 With TAP_KONDADO_KEY and TAP_KONDADO_TOKEN set (shell or .env): reads the real Kondado API at
 its real limits (1 request/s, 20/min: about 1,000 logs a minute) into output/kondado.duckdb.
@@ -23,6 +26,8 @@ from pathlib import Path
 import duckdb
 import report
 
+from tap_kondado.simulator.scenario import PLAN_ROWS
+
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "output"
 BIN = Path(sys.executable).parent
@@ -37,10 +42,12 @@ SIM_KEY, SIM_TOKEN = "demo-key", "demo-token"
 # The simulator's windows (Kondado's 1/s and 20/min) scaled by this; meltano.yml's `demo`
 # environment gives the tap the same scaled windows.
 TIME_SCALE = "0.05"
-# About 4 weeks of pipeline runs and 2 of model runs, up to today: ~115 pages at 20 per 3 s.
-PIPELINE_LOGS, MODEL_LOGS = "5000", "2500"
-APPEND_ON_RESTART = "40"  # new logs per stream each time the simulator starts on saved data
+# The planted scenario over 35 days (this month and the last): ~4,100 pipeline and ~1,200 model
+# logs the demo token sees, ~110 pages at 20 per 3 s.
+SCENARIO_DAYS = "35"
+APPEND_ON_RESTART = "8"  # new runs per stream each time the simulator starts on saved data (2 per steady item)
 PLUGINS = ("tap-kondado", "target-duckdb")
+DBT = "dbt-duckdb"  # the kondado package (transform/), built in the same DuckDB file
 
 
 def main() -> int:
@@ -55,8 +62,8 @@ def main() -> int:
     }
     real = _has_credentials(env)
 
-    _step(f"meltano install {' '.join(PLUGINS)}")
-    _meltano(["install", *PLUGINS], env)
+    _step(f"meltano install {' '.join(PLUGINS)} {DBT}")
+    _meltano(["install", *PLUGINS, DBT], env)
 
     if real:
         api = env.get("TAP_KONDADO_API_URL") or "the Kondado API"
@@ -64,6 +71,7 @@ def main() -> int:
         db, before = REAL_DB, report.counts(REAL_DB)
         _step("meltano run tap-kondado target-duckdb")
         _meltano(["run", "tap-kondado", "target-duckdb"], env)
+        _build(db, env, environment=None)
         state_id = "dev:tap-kondado-to-target-duckdb"
     else:
         db, before = DEMO_DB, report.counts(DEMO_DB)
@@ -89,10 +97,13 @@ def main() -> int:
             _meltano(args, env)
         finally:
             _stop_simulator(simulator)
+        _build(db, env, environment="demo")
         state_id = "demo:tap-kondado-to-target-duckdb"
 
     print()
     print(report.render(db, before))
+    print()
+    print(report.render_health(db))
     print()
     # --- the HTML report (kondado-report, issue 16) from the dbt package's models ---------------------------
     _html_report(db)
@@ -136,7 +147,7 @@ def _start_simulator(*, first: bool) -> tuple[subprocess.Popen[bytes], str]:
     SIM_PORT.unlink(missing_ok=True)
     command = [str(BIN / "kondado-simulator"), "--port", "0", "--port-file", str(SIM_PORT)]
     command += ["--key", SIM_KEY, "--token", SIM_TOKEN, "--rate-limits", "1/1,20/60", "--time-scale", TIME_SCALE]
-    command += ["--pipeline-logs", PIPELINE_LOGS, "--model-logs", MODEL_LOGS]
+    command += ["--scenario", "--days", SCENARIO_DAYS]
     command += ["--data-file", str(SIM_DATA), "--append-on-start", APPEND_ON_RESTART]
     what = "new data" if first else f"saved data + {APPEND_ON_RESTART} new logs per stream"
     _step(f"kondado-simulator ({what}; Kondado's limits, time scaled by {TIME_SCALE})")
@@ -148,6 +159,16 @@ def _start_simulator(*, first: bool) -> tuple[subprocess.Popen[bytes], str]:
             _fail("the simulator did not start")
         time.sleep(0.05)
     return process, f"http://127.0.0.1:{SIM_PORT.read_text().strip()}"
+
+
+def _build(db: Path, env: dict[str, str], environment: str | None) -> None:
+    """The kondado dbt package into the same file; the simulator's planted plans when it is the source."""
+    env = {**env, "DBT_DUCKDB_PATH": str(db)}
+    args = [*(["--environment", environment] if environment else []), "invoke", DBT, "build"]
+    if environment == "demo":
+        args += ["--vars", json.dumps({"kondado_plan_rows": PLAN_ROWS})]
+    _step(f"meltano {' '.join(args)}")
+    _meltano(args, env)
 
 
 def _stop_simulator(process: subprocess.Popen[bytes]) -> None:

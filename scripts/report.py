@@ -1,7 +1,8 @@
 """What a Kondado user wants to see from the loaded logs: a short text report from the DuckDB file.
 
 Reads target-duckdb's layout: schema `tap_kondado`, tables `pipeline_logs` and `model_logs`,
-column names lower-cased (`createdat`).
+column names lower-cased (`createdat`); and, in `render_health`, the kondado dbt package's models
+in schema `analytics` (transform/).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 import duckdb
 
 SCHEMA = "tap_kondado"
+MODELS = "analytics"  # where the dbt-duckdb utility builds the kondado package (meltano.yml)
 STREAMS = ("pipeline_logs", "model_logs")
 BUSIEST = 5  # pipelines / models shown
 DAYS = 7  # days of billable rows shown
@@ -117,3 +119,60 @@ def _num(value: float | None) -> str:
 
 def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:,.1f}"
+
+
+# --- the kondado dbt package's answers ----------------------------------------------------
+
+_NOT_ON_TIME = """
+SELECT pipeline_id, pipeline_name, health, hours_since_last_run, usual_gap_hours, zero_row_streak,
+       volume_anomaly, savepoint_break, status_message
+FROM {models}.kondado_pipeline_health
+WHERE health <> 'on_time' OR zero_row_streak > 0 OR volume_anomaly OR savepoint_break
+ORDER BY CASE health WHEN 'failing' THEN 0 WHEN 'stalled' THEN 1 WHEN 'late' THEN 2 WHEN 'inactive' THEN 3
+         WHEN 'unknown' THEN 4 ELSE 5 END, pipeline_id
+"""
+
+_THIS_MONTH = """
+SELECT client_id, billable_rows, projected_billable_rows, plan_rows, plan_used_pct, projected_limit_date
+FROM {models}.kondado_billable_rows_monthly
+WHERE is_current_month
+ORDER BY client_id
+"""
+
+
+def render_health(db_path: Path) -> str:
+    """The pipelines not on time or with a volume or savepoint anomaly, and this month against each plan."""
+    with duckdb.connect(str(db_path), read_only=True) as conn:
+        as_of = conn.execute(f"SELECT max(kondado_as_of) FROM {MODELS}.kondado_pipeline_health").fetchone()[0]  # noqa: S608
+        lines = [f"Pipelines to look at (kondado dbt package, schema {MODELS}, as of {_when(as_of)} UTC):"]
+        lines.append(f"  {'name (#id)':<{NAME_WIDTH}} {'health':<8} {'silent':>7} {'usual':>6}  why")
+        for row in conn.execute(_NOT_ON_TIME.format(models=MODELS)).fetchall():
+            item_id, name, health, since, usual, streak, spike, savepoint, message = row
+            why = [
+                text
+                for flag, text in (
+                    (streak, f"{streak} runs with 0 rows"),
+                    (spike, "volume spike"),
+                    (savepoint, "savepoint break"),
+                    (message, message),
+                )
+                if flag
+            ]
+            suffix = f" (#{item_id})"
+            label = f"{name[: NAME_WIDTH - len(suffix)]}{suffix}"
+            lines.append(f"  {label:<{NAME_WIDTH}} {health:<8} {_hours(since):>7} {_hours(usual):>6}  {'; '.join(why)}")
+        lines += ["", "This month's billable rows against the plan (projection: this month's pace to its end):"]
+        lines.append(f"  {'account':<8} {'so far':>11} {'projected':>11} {'plan':>11} {'used':>7}  plan reached")
+        for client, billable, projected, plan, used, limit in conn.execute(
+            _THIS_MONTH.format(models=MODELS)
+        ).fetchall():
+            used_text = "-" if used is None else f"{float(used):.0f}%"
+            reached = limit.isoformat() if limit else ("-" if plan is None else "not this month")
+            lines.append(
+                f"  {client:<8} {_num(billable):>11} {_num(projected):>11} {_num(plan):>11} {used_text:>7}  {reached}"
+            )
+    return "\n".join(lines)
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}h"

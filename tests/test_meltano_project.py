@@ -69,6 +69,26 @@ def test_every_plugin_is_declared_in_full(project):
     assert pip_urls["target-duckdb"].startswith("target-duckdb~=0.8.")
 
 
+def test_dbt_utilities_are_declared_in_full(project):
+    """The kondado package's runners: no Meltano Hub lookup, one profile per engine in transform/profiles."""
+    utilities = {u["name"]: u for u in project["plugins"]["utilities"]}
+    assert sorted(utilities) == ["dbt-duckdb", "dbt-postgres"]
+    for name, utility in utilities.items():
+        engine = name.removeprefix("dbt-")
+        assert {"namespace", "pip_url", "executable", "settings", "commands"} <= set(utility), name
+        assert f"dbt-{engine}~=" in utility["pip_url"]
+        assert "meltano-dbt-ext~=0.5." in utility["pip_url"]
+        assert utility["env"]["DBT_EXT_TYPE"] == engine
+        settings = {s["name"]: s for s in utility["settings"]}
+        assert settings["project_dir"]["value"] == "$MELTANO_PROJECT_ROOT/transform"
+        profiles = settings["profiles_dir"]["value"].replace("$MELTANO_PROJECT_ROOT", str(PROJECT_ROOT))
+        assert (PROJECT_ROOT / profiles.removeprefix(str(PROJECT_ROOT) + "/") / "profiles.yml").is_file()
+        assert {"build", "run", "test", "source-freshness", "gate"} <= set(utility["commands"])
+    postgres = {s["name"] for s in utilities["dbt-postgres"]["settings"]}
+    assert {"host", "port", "user", "password", "dbname", "schema"} <= postgres
+    assert "path" in {s["name"] for s in utilities["dbt-duckdb"]["settings"]}
+
+
 def test_extractor_settings_match_the_taps_about(extractor, about):
     properties = about["settings"]["properties"]
     assert [s["name"] for s in extractor["settings"]] == list(properties)
@@ -112,7 +132,7 @@ def test_no_secret_is_committed(project):
     """Sensitive settings carry no value in meltano.yml, and .env.example leaves them empty."""
     lines = (PROJECT_ROOT / ".env.example").read_text().splitlines()
     env_example = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-    for kind in ("extractors", "loaders"):
+    for kind in ("extractors", "loaders", "utilities"):
         for plugin in project["plugins"][kind]:
             for setting in plugin["settings"]:
                 if not setting.get("sensitive"):
@@ -121,4 +141,6 @@ def test_no_secret_is_committed(project):
                 assert "value" not in setting or is_path, (plugin["name"], setting["name"])
                 env_name = f"{plugin['name']}_{setting['name']}".upper().replace("-", "_")
                 assert env_example.get(env_name, "") == "", env_name
-    assert {"TAP_KONDADO_KEY", "TAP_KONDADO_TOKEN", "TARGET_POSTGRES_PASSWORD"} <= set(env_example)
+    assert {"TAP_KONDADO_KEY", "TAP_KONDADO_TOKEN", "TARGET_POSTGRES_PASSWORD", "DBT_POSTGRES_PASSWORD"} <= set(
+        env_example
+    )

@@ -3,6 +3,7 @@
 kondado-simulator --port 8765                      # 1,200 pipeline and 600 model logs
 kondado-simulator --reading exclusive --end-signal empty --rate-limits off
 kondado-simulator --realistic --days 90 --pipeline-logs 3000   # sparse global ids, last 90 days
+kondado-simulator --scenario --days 35   # realistic ids; pipelines on cadences, the health package's anomalies
 curl -X POST localhost:8765/_admin/append -d '{"stream": "pipeline_logs", "count": 30}'
 curl -X POST localhost:8765/_admin/update -d '{"stream": "pipeline_logs", "id": 5181910, "fields": {"row_count": "9"}}'
 """
@@ -76,6 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="ids sparse in one sequence shared with other customers, createdAt over the last --days",
     )
+    parser.add_argument(
+        "--scenario",
+        action="store_true",
+        help="realistic ids and times; logs from the planted catalog (simulator/scenario.py), not --*-logs",
+    )
     parser.add_argument("--days", type=float, default=90, help="with --realistic: days of logs, ending now")
     parser.add_argument(
         "--ids-per-day", type=float, default=DEFAULT_IDS_PER_DAY, help="with --realistic: global ids a day"
@@ -123,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         realistic=args.realistic,
         days=args.days,
         ids_per_day=args.ids_per_day,
+        scenario=args.scenario,
     )
     if args.data_file and args.data_file.exists():
         sim.load(json.loads(args.data_file.read_text()))

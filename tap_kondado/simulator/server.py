@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tap_kondado.simulator import scenario as planted
 from tap_kondado.simulator.data import (
     DEFAULT_IDS_PER_DAY,
     STREAMS,
@@ -49,6 +50,9 @@ class Simulator:
       of thousands, density changing over time), createdAt over the last `days` ending now,
       nearly but not strictly ascending with id; `ids_per_day` sets how fast that sequence
       runs (default: ~1.5 million ids in 90 days).
+    - `scenario`: realistic ids and times, the logs made from scenario.py's catalog (pipelines on
+      cadences, each anomaly the dbt package must find) instead of `pipeline_logs`/`model_logs`
+      random ones; `statuses` holds what the status endpoints report for them.
     """
 
     def __init__(
@@ -70,6 +74,7 @@ class Simulator:
         realistic: bool = False,
         days: float = 90,
         ids_per_day: float = DEFAULT_IDS_PER_DAY,
+        scenario: bool = False,
     ) -> None:
         """Generate the data; nothing listens until `start()`."""
         if reading not in {"inclusive", "exclusive"} or end_signal not in {"last", "empty"}:
@@ -87,10 +92,18 @@ class Simulator:
         self._ids: dict[str, list[int]] = {}
         self._factories: dict[str, LogFactory] = {}
         self._sequences: dict[str, GlobalSequence] = {}
-        self.realistic = realistic
-        now = datetime.datetime.now(datetime.timezone.utc)
+        self.realistic = realistic or scenario
+        self.scenario = scenario
+        self.now = now = datetime.datetime.now(datetime.timezone.utc)
+        # --- scenario: the planted statuses (the status endpoints serve them) ---
+        self.statuses = planted.planted_statuses() if scenario else {"pipelines": {}, "models": {}}
         for stream, count in (("pipeline_logs", pipeline_logs), ("model_logs", model_logs)):
-            if realistic:
+            if scenario:
+                self.records[stream], self._sequences[stream] = planted.generate_scenario(
+                    stream, seed=seed, days=days, now=now, ids_per_day=ids_per_day
+                )
+                self._factories[stream] = LogFactory(stream, seed, ALL_CLIENTS, now)
+            elif realistic:
                 self.records[stream], self._factories[stream], self._sequences[stream] = generate_realistic(
                     stream, count, seed=seed, client_ids=ALL_CLIENTS, days=days, now=now, ids_per_day=ids_per_day
                 )
@@ -154,7 +167,10 @@ class Simulator:
                     factory.moment = now
                 else:
                     record_id = factory.next_id(last)
-                record = factory.make(record_id, client_id, moment=now)
+                if self.scenario and client_id is None:  # the next run of one of the catalog's steady items
+                    record = {"id": record_id, **planted.next_run(stream, self.records[stream], factory.rng, now)}
+                else:
+                    record = factory.make(record_id, client_id, moment=now)
                 record["updatedAt"] = record["createdAt"]  # new, so not edited yet: no updatedAt in the future
                 self.records[stream].append(record)
                 self._ids[stream].append(record["id"])

@@ -1,0 +1,227 @@
+"""The planted scenario: pipelines and models on steady cadences, with what the health package must find.
+
+`Simulator(scenario=True)` (`kondado-simulator --scenario`) generates its logs from this
+catalog instead of the random layout: every pipeline runs on its own cadence over the last `days`,
+ids come from the realistic mode's global sequence (sparse, nearly ascending with createdAt), and a
+few pipelines carry one anomaly each. `planted_statuses()` is what the status endpoints report.
+
+The anomalies, as the `kondado` dbt package defines them (transform/), with `kondado_as_of` = the
+simulator's `now`:
+- stalled: no run for 8 cadences (> 3 x its usual gap);
+- late: the last hourly run 2 h 15 min ago (> 1.5 x, < 3 x);
+- failing / blocked / not_active: no run for 12 / 16 / 5 cadences, and the status that says why;
+- zero_rows: the latest 6 runs moved 0 rows;
+- spike: the latest run moved 12 x the usual rows;
+- savepoint_break: the latest run started from a savepoint other than the previous run's new one;
+- new: 2 daily runs so far (health `unknown`);
+- account 3 moves about 2.9 million billable rows in a 30-day month: past `PLAN_ROWS[3]` before its end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from tap_kondado.simulator.data import JITTER_SECONDS, GlobalSequence, stamp
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class Planted:
+    """One pipeline or model of the scenario."""
+
+    item_id: int
+    client_id: int
+    name: str
+    cadence_hours: float
+    rows: int  # usual rows per run
+    anomaly: str | None = None
+    incremental: bool = False  # pipelines: runs carry savepoints
+    billable: bool = True  # pipelines: free connectors move rows that do not count
+
+
+PIPELINES: tuple[Planted, ...] = (
+    Planted(721, 1, "Kondado - Shopify - orders", 1, 1_200, incremental=True),
+    Planted(722, 1, "Kondado - Google Ads - campaigns", 6, 8_000),
+    Planted(723, 1, "Kondado - Blog - wp_options", 24, 256, billable=False),
+    Planted(724, 1, "Kondado - RD Station - leads", 6, 3_000, "stalled", incremental=True),
+    Planted(741, 2, "Acme - Facebook Ads - insights", 1, 900, "late"),
+    Planted(742, 2, "Acme - PostgreSQL - invoices", 6, 5_000, "failing", incremental=True),
+    Planted(743, 2, "Acme - Hubspot - contacts", 24, 2_000, "not_active"),
+    Planted(744, 2, "Acme - Omie - vendas", 6, 1_500, "blocked"),
+    Planted(761, 3, "Padaria Pão Quente - Pipedrive - deals", 1, 400, "zero_rows", incremental=True),
+    Planted(762, 3, "Padaria Pão Quente - Google Ads - campaigns", 6, 6_000, "spike"),
+    Planted(763, 3, "Padaria Pão Quente - PostgreSQL - vendas", 1, 2_500, "savepoint_break", incremental=True),
+    Planted(764, 3, "Padaria Pão Quente - Omie - estoque", 24, 700, "new"),
+    Planted(781, 4, "Hidden Co - Shopify - orders", 1, 1_000),  # an account the demo token never sees
+)
+MODELS: tuple[Planted, ...] = (
+    Planted(111, 1, "Kondado - Leads", 6, 4_900),
+    Planted(112, 1, "Kondado - Receita diária", 24, 365),
+    Planted(121, 2, "Acme - Funil de vendas", 6, 12_000, "failing"),
+    Planted(131, 3, "Padaria Pão Quente - Churn", 24, 800, "stalled"),
+    Planted(132, 3, "Padaria Pão Quente - CAC por canal", 1, 50),
+)
+# Rows a month each account's plan allows: account 3 reaches its plan before the month ends.
+PLAN_ROWS = {1: 3_000_000, 2: 2_000_000, 3: 2_400_000}
+
+# How long before `now` each silent item ran last, in cadences (the others ran within their cadence).
+_SILENT_CADENCES = {"stalled": 8, "failing": 12, "blocked": 16, "not_active": 5}
+_LATE_HOURS = 2.25
+_ZERO_STREAK = 6
+_SPIKE_FACTOR = 12
+_NEW_RUNS = 2
+
+_STATUS_MESSAGES = {
+    "failing": 'Error: relation "public.invoices" does not exist (5 builds in a row failed)',
+    "blocked": "Blocked after too many failed builds: the Omie token was revoked",
+}
+
+
+def _runs(item: Planted, rng: random.Random, days: float, now: datetime.datetime) -> list[datetime.datetime]:
+    """When `item` ran: every cadence, a few minutes of jitter, up to its anomaly's silence."""
+    cadence = item.cadence_hours * HOUR
+    if item.anomaly in _SILENT_CADENCES:
+        last = now - datetime.timedelta(seconds=_SILENT_CADENCES[item.anomaly] * cadence)
+    elif item.anomaly == "late":
+        last = now - datetime.timedelta(hours=_LATE_HOURS)
+    else:
+        last = now - datetime.timedelta(seconds=rng.uniform(0.05, 0.9) * cadence)
+    span = days * 86_400 - (now - last).total_seconds()  # from the first day of logs to the last run
+    count = _NEW_RUNS if item.anomaly == "new" else max(0, int(span // cadence) + 1)
+    moments = []
+    for back in range(count):
+        wobble = 0.0 if back == 0 else rng.uniform(-120, 120)  # minutes late or early, never past the planted last
+        moments.append(last - datetime.timedelta(seconds=back * cadence + wobble))
+    return moments[::-1]
+
+
+def _rows(item: Planted, rng: random.Random, back: int) -> int:
+    """Rows of the run `back` runs before the latest (0: the latest); within 20% of the usual."""
+    if item.anomaly == "zero_rows" and back < _ZERO_STREAK:
+        return 0
+    if item.anomaly == "spike" and back == 0:
+        return item.rows * _SPIKE_FACTOR
+    return round(item.rows * rng.uniform(0.8, 1.2))
+
+
+def _pipeline_log(
+    item: Planted, rng: random.Random, moment: datetime.datetime, rows: int, savepoint: str | None
+) -> dict[str, Any]:
+    created = stamp(moment)
+    return {
+        "client_id": item.client_id,
+        "pipeline_id": item.item_id,
+        "execution_time_seconds": f"{rng.uniform(2, 30 + rows / 200):.6f}",
+        "has_deltas": item.incremental and rows > 0,
+        "pipeline_name": item.name,
+        "row_count": str(rows),
+        "createdAt": created,
+        "updatedAt": created,
+        "initial_savepoint": savepoint if item.incremental else None,
+        "new_savepoint": created if item.incremental else None,
+        "external_ip": rng.choice(["3.220.239.218", "54.94.12.7"]),
+        "is_billable": item.billable and rows > 0,
+        "raw_row_count": str(rows + rng.randint(0, rows // 10 + 1)),
+        "mb_estimate": f"{rows * rng.uniform(0.00001, 0.0004):.5f}",
+    }
+
+
+def _model_log(item: Planted, rng: random.Random, moment: datetime.datetime, rows: int) -> dict[str, Any]:
+    created = stamp(moment)
+    return {
+        "client_id": item.client_id,
+        "model_id": item.item_id,
+        "execution_time_seconds": round(rng.uniform(0.05, 120), 6),
+        "model_name": item.name,
+        "row_count": rows,
+        "createdAt": created,
+        "updatedAt": created,
+    }
+
+
+def item_logs(stream: str, item: Planted, rng: random.Random, days: float, now: datetime.datetime) -> list[dict]:
+    """Every log of one pipeline or model, oldest first, without ids."""
+    moments = _runs(item, rng, days, now)
+    logs, savepoint = [], None
+    for index, moment in enumerate(moments):
+        back = len(moments) - 1 - index
+        rows = _rows(item, rng, back)
+        if stream == "model_logs":
+            logs.append(_model_log(item, rng, moment, rows))
+            continue
+        if item.anomaly == "savepoint_break" and back == 0:
+            savepoint = stamp(moment - datetime.timedelta(days=3))  # re-read from 3 days back
+        logs.append(_pipeline_log(item, rng, moment, rows, savepoint))
+        savepoint = logs[-1]["new_savepoint"]
+    return logs
+
+
+def generate_scenario(
+    stream: str, *, seed: int, days: float, now: datetime.datetime, ids_per_day: float
+) -> tuple[list[dict[str, Any]], GlobalSequence]:
+    """Every log of `stream` in the catalog, in id order; ids sparse and nearly ascending with createdAt."""
+    rng = random.Random(f"scenario:{stream}:{seed}")
+    catalog = PIPELINES if stream == "pipeline_logs" else MODELS
+    logs = [log for item in catalog for log in item_logs(stream, item, rng, days, now)]
+    logs.sort(key=lambda log: log["createdAt"])
+    sequence = GlobalSequence(rng, ids_per_day)
+    previous: datetime.datetime | None = None
+    for log in logs:
+        moment = _parse(log["createdAt"])
+        seconds = (moment - previous).total_seconds() if previous else rng.uniform(0, 3_600)
+        log["id"] = sequence.next_id(max(seconds, 1.0), moment)
+        jittered = moment + datetime.timedelta(seconds=rng.uniform(-JITTER_SECONDS, JITTER_SECONDS))
+        log["createdAt"] = stamp(min(jittered, now))
+        log["updatedAt"] = log["createdAt"]
+        if rng.random() < 0.05:  # edited after the run, as Kondado sometimes does
+            log["updatedAt"] = stamp(min(jittered, now) + datetime.timedelta(minutes=rng.randint(1, 90)))
+        previous = moment
+    return [{"id": log.pop("id"), **log} for log in logs], sequence
+
+
+def next_run(stream: str, records: list[dict[str, Any]], rng: random.Random, moment: datetime.datetime) -> dict:
+    """The next run of a steady item, in turn: a log made after generation (`append`), without its id.
+
+    Its usual rows and, if incremental, the previous run's new savepoint as its initial one.
+    """
+    catalog = PIPELINES if stream == "pipeline_logs" else MODELS
+    steady = [item for item in catalog if item.anomaly is None]
+    item = steady[len(records) % len(steady)]
+    rows = _rows(item, rng, back=1)  # steady: no anomaly on any run
+    if stream == "model_logs":
+        return _model_log(item, rng, moment, rows)
+    previous = next((r for r in reversed(records) if r.get("pipeline_id") == item.item_id), None)
+    return _pipeline_log(item, rng, moment, rows, previous["new_savepoint"] if previous else None)
+
+
+def planted_statuses() -> dict[str, dict[int, dict[str, Any]]]:
+    """What the status endpoints report for each pipeline and model of the catalog."""
+    return {
+        "pipelines": {item.item_id: _status(item) for item in PIPELINES},
+        "models": {item.item_id: _status(item) for item in MODELS},
+    }
+
+
+def _status(item: Planted) -> dict[str, Any]:
+    status, active, blocked, message = "success", True, False, None
+    if item.anomaly == "failing":
+        status, message = "too_many_consecutive_failed_builds", _STATUS_MESSAGES["failing"]
+    elif item.anomaly == "blocked":
+        status, blocked = "too_many_consecutive_failed_builds__blocked", True
+        message = _STATUS_MESSAGES["blocked"]
+    elif item.anomaly == "not_active":
+        status, active = "not_active", False
+    return {"status": status, "is_running": False, "is_active": active, "is_blocked": blocked, "raw_msg": message}
+
+
+def flagged(anomaly: str, catalog: tuple[Planted, ...] = PIPELINES, clients: set[int] | None = None) -> set[int]:
+    """Ids of the catalog's items planted with `anomaly` (of `clients` only, if given)."""
+    return {i.item_id for i in catalog if i.anomaly == anomaly and (clients is None or i.client_id in clients)}
+
+
+def _parse(text: str) -> datetime.datetime:
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)

@@ -1,0 +1,361 @@
+"""What the `kondado` dbt package must find in the simulator's planted scenario, computed here in Python.
+
+Shared by tests/test_dbt_duckdb.py and tests/test_dbt_postgres.py: each runs the real tap into its
+warehouse through Meltano, builds the package with Meltano's dbt utility, and compares the models
+with what follows.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import json
+import math
+import re
+import time
+from collections import defaultdict
+from typing import Any
+
+import pytest
+import yaml
+
+from tap_kondado.simulator import Simulator
+from tap_kondado.simulator import scenario as planted
+from tap_kondado.simulator.server import DEFAULT_LIMITS
+from tests.meltano_helpers import DEMO_TIME_SCALE, PROJECT_ROOT, meltano
+from tests.tap_runner import TEST_KEY, TEST_TOKENS
+
+DAYS = 35  # the current month and the one before: ~4,100 visible pipeline logs, ~1,200 model logs
+VISIBLE = {1, 2, 3}  # the test token's accounts (4 is hidden)
+# Written both ways on purpose: the var takes client ids as numbers or as strings.
+PLAN_VARS = {"3": planted.PLAN_ROWS[3], 1: planted.PLAN_ROWS[1]}
+PLANS = {1: planted.PLAN_ROWS[1], 3: planted.PLAN_ROWS[3]}
+STATUS_SCHEMA = "tap_kondado"
+
+
+def scenario_simulator() -> Simulator:
+    """The planted scenario, served at the simulator's (scaled) Kondado limits."""
+    return Simulator(
+        scenario=True, days=DAYS, tokens=TEST_TOKENS, rate_limits=DEFAULT_LIMITS, time_scale=DEMO_TIME_SCALE
+    ).start()
+
+
+def as_of_of(sim: Simulator) -> datetime.datetime:
+    """The fixed `kondado_as_of` of the tests: the simulator's now, to the second (naive UTC)."""
+    return sim.now.replace(microsecond=0, tzinfo=None)
+
+
+def build_vars(as_of: datetime.datetime, **more: Any) -> str:
+    return json.dumps({"kondado_as_of": as_of.isoformat() + "Z", "kondado_plan_rows": PLAN_VARS, **more})
+
+
+# --- the flagged sets ----------------------------------------------------------
+
+
+def expected_health(*, with_statuses: bool) -> dict[str, set[int]]:
+    """Pipeline ids per health. Without the status tables the silent failing ones are just stalled."""
+    visible = {p.item_id: p.anomaly for p in planted.PIPELINES if p.client_id in VISIBLE}
+    by_anomaly = {
+        "failing": {"failing", "blocked"},
+        "inactive": {"not_active"},
+        "unknown": {"new"},
+        "stalled": {"stalled"},
+        "late": {"late"},
+    }
+    if not with_statuses:
+        by_anomaly["stalled"] |= by_anomaly.pop("failing") | by_anomaly.pop("inactive")
+    health: dict[str, set[int]] = defaultdict(set)
+    for item_id, anomaly in visible.items():
+        label = next((h for h, anomalies in by_anomaly.items() if anomaly in anomalies), "on_time")
+        health[label].add(item_id)
+    return dict(health)
+
+
+def expected_model_health(*, with_statuses: bool) -> dict[str, set[int]]:
+    visible = {m.item_id: m.anomaly for m in planted.MODELS if m.client_id in VISIBLE}
+    health: dict[str, set[int]] = defaultdict(set)
+    for item_id, anomaly in visible.items():
+        if anomaly == "failing":
+            health["failing" if with_statuses else "stalled"].add(item_id)
+        else:
+            health[anomaly or "on_time"].add(item_id)
+    return dict(health)
+
+
+def by_health(rows: list[dict[str, Any]], key: str) -> dict[str, set[int]]:
+    health: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        health[row["health"]].add(int(row[key]))
+    return dict(health)
+
+
+def planted_anomalies() -> dict[str, set[int]]:
+    """Pipeline ids the volume and savepoint columns must flag."""
+    return {
+        "zero_rows": planted.flagged("zero_rows", clients=VISIBLE),
+        "spike": planted.flagged("spike", clients=VISIBLE),
+        "savepoint_break": planted.flagged("savepoint_break", clients=VISIBLE),
+    }
+
+
+# --- the status tables (issue 14's contract), written by the tests until the tap syncs them ---
+
+
+def status_rows(sim: Simulator, observed_at: datetime.datetime) -> dict[str, list[tuple]]:
+    """Rows of pipeline_status and model_status: the simulator's planted statuses, observed at `observed_at`;
+    an older observation of each too (the latest must win)."""
+    names = {p.item_id: (p.client_id, p.name) for p in (*planted.PIPELINES, *planted.MODELS)}
+    earlier = observed_at - datetime.timedelta(days=10)
+    rows: dict[str, list[tuple]] = {"pipeline_status": [], "model_status": []}
+    for item_id, status in sim.statuses["pipelines"].items():
+        client, name = names[item_id]
+        if client not in VISIBLE:
+            continue
+        for moment, state in ((earlier, "success"), (observed_at, status["status"])):
+            rows["pipeline_status"].append(
+                (
+                    item_id,
+                    client,
+                    name,
+                    state,
+                    status["is_running"],
+                    status["is_active"],
+                    status["is_blocked"],
+                    status["raw_msg"],
+                    moment,
+                )
+            )
+    for item_id, status in sim.statuses["models"].items():
+        client, name = names[item_id]
+        if client not in VISIBLE:
+            continue
+        kubo = "error" if status["status"] != "success" else "success"
+        for moment, state in ((earlier, "success"), (observed_at, status["status"])):
+            rows["model_status"].append(
+                (
+                    item_id,
+                    client,
+                    name,
+                    state,
+                    status["is_running"],
+                    status["is_active"],
+                    kubo,
+                    status["raw_msg"],
+                    moment,
+                )
+            )
+    return rows
+
+
+STATUS_DDL = {
+    "pipeline_status": "pipeline_id integer, client_id integer, pipeline_name text, status text, "
+    "is_running boolean, is_active boolean, is_blocked boolean, raw_msg text, observed_at timestamp, "
+    "primary key (pipeline_id, observed_at)",
+    "model_status": "model_id integer, client_id integer, model_name text, status text, is_running boolean, "
+    "is_active boolean, kubo_status_type text, raw_msg text, observed_at timestamp, "
+    "primary key (model_id, observed_at)",
+}
+
+
+# --- the monthly numbers, independently ----------------------------------------
+
+
+def expected_monthly(sim: Simulator, as_of: datetime.datetime, plans: dict[int, int]) -> dict[tuple, dict]:
+    """{(client_id, month): row} from the simulator's records as the tap sees them, created by `as_of`."""
+    months: dict[tuple, dict[str, int]] = defaultdict(lambda: {"billable_rows": 0, "free_rows": 0, "runs": 0})
+    for record in sim.visible("pipeline_logs", TEST_KEY):
+        created = datetime.datetime.strptime(record["createdAt"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        if created > as_of:
+            continue
+        row = months[(record["client_id"], created.date().replace(day=1))]
+        row["billable_rows" if record["is_billable"] else "free_rows"] += int(record["row_count"])
+        row["runs"] += 1
+    this_month = as_of.date().replace(day=1)
+    month_start = datetime.datetime.combine(this_month, datetime.time())
+    elapsed = int((as_of - month_start).total_seconds())
+    month_seconds = calendar.monthrange(as_of.year, as_of.month)[1] * 86_400
+    expected = {}
+    for (client, month), row in months.items():
+        current = month == this_month
+        billable, plan = row["billable_rows"], plans.get(client)
+        projected = math.floor(float(billable) * month_seconds / elapsed) if current else billable
+        limit_date = None
+        if current and billable > 0 and plan is not None:
+            limit_seconds = float(plan) * elapsed / billable
+            if limit_seconds < month_seconds:
+                limit_date = (month_start + datetime.timedelta(seconds=math.floor(limit_seconds))).date()
+        expected[(client, month)] = {
+            **row,
+            "is_current_month": current,
+            "projected_billable_rows": projected,
+            "plan_rows": plan,
+            "plan_used_pct": None if plan is None else round(100 * billable / plan, 2),
+            "projected_limit_date": limit_date,
+        }
+    return expected
+
+
+def monthly_as_loaded(rows: list[dict[str, Any]]) -> dict[tuple, dict]:
+    """The model's rows in expected_monthly's form (numbers as ints and floats)."""
+    loaded = {}
+    for row in rows:
+        pct = row["plan_used_pct"]
+        loaded[(int(row["client_id"]), row["month"])] = {
+            "billable_rows": int(row["billable_rows"]),
+            "free_rows": int(row["free_rows"]),
+            "runs": int(row["runs"]),
+            "is_current_month": bool(row["is_current_month"]),
+            "projected_billable_rows": int(row["projected_billable_rows"]),
+            "plan_rows": None if row["plan_rows"] is None else int(row["plan_rows"]),
+            "plan_used_pct": None if pct is None else round(float(pct), 2),
+            "projected_limit_date": row["projected_limit_date"],
+        }
+    return loaded
+
+
+# --- one tap run, the builds, and the checks both engines share -----------------
+
+MODELS_SCHEMA = "analytics"  # the dbt utilities' default schema (meltano.yml)
+
+
+def snapshot(warehouse: Any) -> dict[str, Any]:
+    """The final models' contents, in a stable order."""
+    return {
+        "pipeline_health": sorted(warehouse.model("kondado_pipeline_health"), key=lambda r: r["pipeline_id"]),
+        "model_health": sorted(warehouse.model("kondado_model_health"), key=lambda r: r["model_id"]),
+        "monthly": sorted(warehouse.model("kondado_billable_rows_monthly"), key=lambda r: (r["client_id"], r["month"])),
+        "runs": warehouse.rows(
+            f"SELECT count(*) AS n, max(id) AS newest FROM {MODELS_SCHEMA}.kondado_pipeline_runs"  # noqa: S608
+        )[0],
+    }
+
+
+def build_all(sim: Simulator, warehouse: Any, env: dict[str, str], loader: str, utility: str) -> dict[str, Any]:
+    """As a user runs it: tap, target and build in one `meltano run` (no status tables yet); then with the
+    status tables; then after an incremental run with new logs, the same build (kondado_as_of fixed)."""
+    as_of = as_of_of(sim)
+    results: dict[str, Any] = {"sim": sim, "as_of": as_of, "warehouse": warehouse, "env": env, "utility": utility}
+    meltano("run", "tap-kondado", loader, f"{utility}:build", env=env)
+    results["no_status"] = snapshot(warehouse)
+
+    warehouse.write_statuses(status_rows(sim, observed_at=as_of - datetime.timedelta(minutes=5)))
+    vars_ = build_vars(as_of)
+    started = time.monotonic()
+    meltano("invoke", utility, "build", "--vars", vars_, env=env)
+    results["build_seconds"] = time.monotonic() - started
+    results["scratch"] = snapshot(warehouse)
+
+    sim.append("pipeline_logs", 30)  # created now, after as_of
+    sim.append("model_logs", 10)
+    meltano("run", "tap-kondado", loader, env=env)
+    meltano("invoke", utility, "build", "--vars", vars_, env=env)
+    results["incremental"] = snapshot(warehouse)
+    return results
+
+
+class PackageChecks:
+    """The tests of the package; a subclass per engine gives the `built` fixture (build_all's results)."""
+
+    def test_builds_without_the_status_tables(self, built):
+        first = built["no_status"]
+        health = first["pipeline_health"]
+        assert by_health(health, "pipeline_id") == expected_health(with_statuses=False)
+        assert all(row["status"] is None and row["status_message"] is None for row in health)
+        assert by_health(first["model_health"], "model_id") == expected_model_health(with_statuses=False)
+        # kondado_as_of defaulted to the run's start: the monthly numbers against it, no plan given.
+        as_of = health[0]["kondado_as_of"]
+        assert abs(as_of - built["as_of"]) < datetime.timedelta(minutes=5)
+        assert monthly_as_loaded(first["monthly"]) == expected_monthly(built["sim"], as_of, plans={})
+
+    def test_flags_exactly_the_planted_pipelines(self, built):
+        health = built["scratch"]["pipeline_health"]
+        assert by_health(health, "pipeline_id") == expected_health(with_statuses=True)
+        anomalies = planted_anomalies()
+        streaks = {r["pipeline_id"]: r["zero_row_streak"] for r in health if r["zero_row_streak"]}
+        assert streaks == dict.fromkeys(anomalies["zero_rows"], 6)
+        assert {r["pipeline_id"] for r in health if r["volume_anomaly"]} == anomalies["spike"]
+        assert {r["pipeline_id"] for r in health if r["savepoint_break"]} == anomalies["savepoint_break"]
+        failing = {r["pipeline_id"]: (r["status"], r["status_message"]) for r in health if r["health"] == "failing"}
+        statuses = built["sim"].statuses["pipelines"]
+        assert failing == {i: (statuses[i]["status"], statuses[i]["raw_msg"]) for i in failing}
+        assert all(message for _, message in failing.values())
+        models = built["scratch"]["model_health"]
+        assert by_health(models, "model_id") == expected_model_health(with_statuses=True)
+
+    def test_monthly_numbers_to_the_row(self, built):
+        expected = expected_monthly(built["sim"], built["as_of"], PLANS)
+        assert monthly_as_loaded(built["scratch"]["monthly"]) == expected
+        assert any(key[0] == 3 and row["is_current_month"] for key, row in expected.items())
+
+    def test_an_incremental_run_and_build_give_the_answers_of_the_build_from_scratch(self, built):
+        scratch, incremental = built["scratch"], built["incremental"]
+        assert incremental["runs"] == scratch["runs"]  # the new logs are after kondado_as_of
+        assert {k: v for k, v in incremental.items() if k != "runs"} == {
+            k: v for k, v in scratch.items() if k != "runs"
+        }
+        loaded = built["warehouse"].rows("SELECT max(id) AS newest FROM tap_kondado.pipeline_logs")[0]["newest"]
+        assert loaded > scratch["runs"]["newest"], "the incremental run loaded the new logs"
+
+    def test_every_column_of_every_model_is_described(self, built):
+        built_columns = defaultdict(set)
+        query = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'analytics'"
+        for row in built["warehouse"].rows(query):
+            built_columns[row["table_name"]].add(row["column_name"])
+        described = {}
+        for path in (PROJECT_ROOT / "transform" / "models").rglob("*.yml"):
+            for model in yaml.safe_load(path.read_text()).get("models", []):
+                assert all(column.get("description") for column in model["columns"]), model["name"]
+                described[model["name"]] = {column["name"] for column in model["columns"]}
+        assert dict(built_columns) == described
+
+    def test_one_plan_for_every_account(self, built):
+        as_of, plan = built["as_of"], 2_500_000
+        vars_ = json.dumps({"kondado_as_of": as_of.isoformat(), "kondado_plan_rows": plan})
+        meltano(
+            "invoke",
+            built["utility"],
+            "run",
+            "--select",
+            "kondado_billable_rows_monthly",
+            "--vars",
+            vars_,
+            env=built["env"],
+        )
+        loaded = monthly_as_loaded(built["warehouse"].model("kondado_billable_rows_monthly"))
+        assert loaded == expected_monthly(built["sim"], as_of, dict.fromkeys(VISIBLE, plan))
+
+    def test_the_gate_fails_naming_the_stalled_and_failing_pipelines(self, built):
+        # meltano.yml's `gate` command: both gating tests with kondado_health_severity error; as an orchestrator
+        # runs it, it stops a `meltano run` before the steps after it.
+        with pytest.raises(AssertionError) as failed:
+            meltano("run", f"{built['utility']}:gate", env=built["env"])
+        output = str(failed.value)
+        assert "Failure in test kondado_no_stalled_pipelines" in output
+        assert "Failure in test kondado_no_failing_pipelines" in output
+        named = {(test, int(pipeline)) for test, pipeline in re.findall(GATE_LINE, output)}
+        expected = expected_health(with_statuses=True)
+        assert named == {("kondado_no_stalled_pipelines", i) for i in expected["stalled"]} | {
+            ("kondado_no_failing_pipelines", i) for i in expected["failing"]
+        }
+
+    def test_gating_tests_only_warn_by_default(self, built):
+        result = meltano(
+            "invoke",
+            built["utility"],
+            "test",
+            "--select",
+            "kondado_no_stalled_pipelines",
+            "--vars",
+            build_vars(built["as_of"]),
+            env=built["env"],
+        )
+        assert "Warning in test kondado_no_stalled_pipelines" in result.stdout + result.stderr
+
+    def test_source_freshness_passes_on_fresh_logs(self, built):
+        result = meltano("invoke", f"{built['utility']}:source-freshness", env=built["env"])
+        output = result.stdout + result.stderr
+        assert output.count("PASS freshness of kondado.") == 2, output[-3000:]
+
+
+# The on-run-end lines: `kondado_no_stalled_pipelines: pipeline 724 (Kondado - RD Station - leads) is stalled`.
+GATE_LINE = r"(kondado_no_\w+_pipelines): pipeline (\d+) \("

@@ -1,0 +1,68 @@
+-- One row per account and month: rows moved (billable and free), runs, and for the current month the
+-- projection to the month's end against the plan (var kondado_plan_rows).
+{%- set as_of = kondado_as_of() %}
+{%- set this_month = "cast(" ~ dbt.date_trunc('month', as_of) ~ " as " ~ dbt.type_timestamp() ~ ")" %}
+with monthly as (
+    select
+        client_id,
+        cast({{ dbt.date_trunc('month', 'created_at') }} as date) as month,
+        sum(case when is_billable then coalesce(row_count, 0) else 0 end) as billable_rows,
+        sum(case when is_billable then 0 else coalesce(row_count, 0) end) as free_rows,
+        count(*) as runs
+    from {{ ref('stg_kondado__pipeline_logs') }}
+    group by 1, 2
+),
+
+plans as (
+    {{ kondado_plan_rows_sql() }}
+),
+
+timed as (
+    select
+        monthly.*,
+        monthly.month = cast({{ this_month }} as date) as is_current_month,
+        coalesce(plan_for_account.plan_rows, plan_for_all.plan_rows) as plan_rows,
+        -- seconds of the current month: elapsed at kondado_as_of, and in all
+        {{ dbt.datediff(this_month, as_of, 'second') }} as elapsed_seconds,
+        {{ dbt.datediff(this_month, dbt.dateadd('month', 1, this_month), 'second') }} as month_seconds
+    from monthly
+    left join plans as plan_for_account on plan_for_account.client_id = monthly.client_id
+    left join plans as plan_for_all on plan_for_all.client_id is null
+),
+
+projected as (
+    select
+        timed.*,
+        case
+            when is_current_month and elapsed_seconds > 0
+                then cast(floor(
+                    cast(billable_rows as {{ kondado_type_double() }}) * month_seconds / elapsed_seconds
+                ) as {{ dbt.type_bigint() }})
+            else billable_rows
+        end as projected_billable_rows,
+        -- when, at this month's pace, the billable rows reach the plan (seconds into the month)
+        case
+            when is_current_month and billable_rows > 0 and plan_rows is not null
+                then cast(plan_rows as {{ kondado_type_double() }}) * elapsed_seconds / billable_rows
+        end as limit_seconds
+    from timed
+)
+
+select
+    client_id,
+    month,
+    billable_rows,
+    free_rows,
+    runs,
+    is_current_month,
+    projected_billable_rows,
+    plan_rows,
+    case
+        when plan_rows > 0 then round(cast(100.0 * billable_rows / plan_rows as {{ dbt.type_numeric() }}), 2)
+    end as plan_used_pct,
+    case
+        when limit_seconds is not null and limit_seconds < month_seconds
+            then cast({{ dbt.dateadd('second', 'cast(floor(limit_seconds) as ' ~ dbt.type_bigint() ~ ')', this_month) }} as date)
+    end as projected_limit_date,
+    {{ as_of }} as kondado_as_of
+from projected

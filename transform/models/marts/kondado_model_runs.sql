@@ -1,0 +1,7 @@
+-- One row per model log id, with the hours since the same model's previous run.
+select
+    runs.*,
+    {{ kondado_hours_between(
+        'lag(created_at) over (partition by model_id order by created_at, id)', 'created_at') }} as gap_hours,
+    row_number() over (partition by model_id order by created_at desc, id desc) as runs_ago
+from {{ ref('stg_kondado__model_logs') }} as runs

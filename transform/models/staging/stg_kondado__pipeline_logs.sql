@@ -1,0 +1,35 @@
+-- Pipeline logs typed, one row per id (latest updatedAt wins: an append-only target keeps every version),
+-- none created after kondado_as_of.
+with typed as (
+    select
+        cast(id as {{ dbt.type_bigint() }}) as id,
+        cast(client_id as {{ dbt.type_bigint() }}) as client_id,
+        cast(pipeline_id as {{ dbt.type_bigint() }}) as pipeline_id,
+        cast(pipeline_name as {{ dbt.type_string() }}) as pipeline_name,
+        cast({{ adapter.quote('createdAt') }} as {{ dbt.type_timestamp() }}) as created_at,
+        cast({{ adapter.quote('updatedAt') }} as {{ dbt.type_timestamp() }}) as updated_at,
+        cast(row_count as {{ dbt.type_bigint() }}) as row_count,
+        cast(raw_row_count as {{ dbt.type_bigint() }}) as raw_row_count,
+        cast(execution_time_seconds as {{ kondado_type_double() }}) as execution_time_seconds,
+        cast(mb_estimate as {{ kondado_type_double() }}) as mb_estimate,
+        cast(is_billable as {{ dbt.type_boolean() }}) as is_billable,
+        cast(has_deltas as {{ dbt.type_boolean() }}) as has_deltas,
+        cast(initial_savepoint as {{ dbt.type_string() }}) as initial_savepoint,
+        cast(new_savepoint as {{ dbt.type_string() }}) as new_savepoint,
+        cast(external_ip as {{ dbt.type_string() }}) as external_ip
+    from {{ source('kondado', 'pipeline_logs') }}
+),
+
+versions as (
+    select
+        typed.*,
+        row_number() over (partition by id order by updated_at desc nulls last) as version_rank
+    from typed
+    where created_at <= {{ kondado_as_of() }}
+)
+
+select
+    id, client_id, pipeline_id, pipeline_name, created_at, updated_at, row_count, raw_row_count,
+    execution_time_seconds, mb_estimate, is_billable, has_deltas, initial_savepoint, new_savepoint, external_ip
+from versions
+where version_rank = 1
