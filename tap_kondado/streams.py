@@ -1,4 +1,8 @@
-"""The two Kondado log streams."""
+"""The concrete streams: each one's name, endpoint and schema; the behaviour is in their base classes.
+
+`LogStream` (scroll.py) for the log endpoints. Requests are made in client.py, pages read
+in envelope.py, records shaped in client.py (`KondadoStream.shape`).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import ClassVar
 
 from singer_sdk import typing as th
 
-from tap_kondado.client import KondadoStream
+from tap_kondado.scroll import LogStream
 
 _COMMON_HEAD = (
     th.Property("id", th.IntegerType, required=True, description="Log record id (the scroll key)"),
@@ -18,7 +22,7 @@ _COMMON_TAIL = (
 )
 
 
-class PipelineLogsStream(KondadoStream):
+class PipelineLogsStream(LogStream):
     """Runs of pipelines ("integrações"): GET /pipeline_logs."""
 
     name = "pipeline_logs"
@@ -41,7 +45,7 @@ class PipelineLogsStream(KondadoStream):
     ).to_dict()
 
 
-class ModelLogsStream(KondadoStream):
+class ModelLogsStream(LogStream):
     """Runs of models: GET /model_logs."""
 
     name = "model_logs"
