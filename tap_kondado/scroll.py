@@ -8,7 +8,8 @@ position comes from the bookmark, the lookback window before it, or the start_da
 
 Where things happen: requests and retries in client.py (`KondadoStream`), a page is
 read in envelope.py (`parse_page`), a record is shaped in client.py (`KondadoStream.shape`);
-here, which records of a page go out and what the state remembers of them.
+here, which records of a page go out and what the state remembers of them (the bookmark,
+the lookback's bookkeeping, and each log's pipeline or model id for the status streams).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     import requests
     from singer_sdk.helpers.types import Context
 
+    from tap_kondado.status_memory import IdMemory
+
 CREATED_AT_STATE_KEY = "last_created_at"  # createdAt of the bookmarked record
 # While a scroll that began at start_date may still meet logs created before it (createdAt
 # runs back by up to the seek's tolerance), the partition state keeps that date, so a
@@ -49,6 +52,8 @@ class LogStream(KondadoStream):
     is_sorted = True  # ids ascend, so the bookmark is resumable mid-stream
     #: Days the API keeps this stream's logs (None: not documented).
     retention_days: ClassVar[int | None] = None
+    #: The status stream whose ids this stream's logs name (its state remembers them).
+    status_stream: ClassVar[str | None] = None
     #: The scroll of the partition being synced.
     _scroll: Scroll
 
@@ -109,8 +114,19 @@ class LogStream(KondadoStream):
         yield from self._scroll._emit(page, self._scroll._paginator.new_records(page))
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """The scroll's filter and bookkeeping around the shaping (Scroll.post_process)."""
-        return self._scroll.post_process(row, context)
+        """The scroll's filter and bookkeeping around the shaping (Scroll.post_process); its id remembered."""
+        row = self._scroll.post_process(row, context)
+        if row is not None and self.status_memory is not None:
+            self.status_memory.saw(row)
+        return row
+
+    @property
+    def status_memory(self) -> IdMemory | None:
+        """The id memory of this stream's status stream, selected or not (status_memory.py)."""
+        if "_status_memory" not in self.__dict__:
+            stream = self._tap.streams.get(self.status_stream) if self.status_stream else None
+            self._status_memory = getattr(stream, "memory", None)
+        return self._status_memory
 
     def probe(self, context: Context | None, position: int) -> Page:
         """One page at `position`, through the same pacing, retries and checks as the scroll."""

@@ -20,6 +20,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_kondado.client import DEFAULT_API_URL, DEFAULT_MAX_RETRIES
 from tap_kondado.rate_limit import DEFAULT_RATE_LIMITS
 from tap_kondado.seek import parse_start_date
+from tap_kondado.status_memory import DEFAULT_STATUS_DAYS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -82,6 +83,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "absent: every account the token sees, in one scroll",
     ),
     th.Property(
+        "status_days",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_STATUS_DAYS,
+        title="Status days",
+        description="The status streams ask about every pipeline and model whose newest log is at most this "
+        "many days old, remembered in the state from earlier runs too: one request per id per run",
+    ),
+    th.Property(
         "request_timeout",
         th.NumberType(exclusive_minimum=0),
         default=60,
@@ -129,6 +138,7 @@ for _name in (
     "api_url",
     "start_element_id",
     "lookback_hours",
+    "status_days",
     "request_timeout",
     "max_retries",
     "rate_limits",
