@@ -5,6 +5,7 @@ kondado-simulator --reading exclusive --end-signal empty --rate-limits off
 kondado-simulator --realistic --days 90 --pipeline-logs 3000   # sparse global ids, last 90 days
 curl -X POST localhost:8765/_admin/append -d '{"stream": "pipeline_logs", "count": 30}'
 curl -X POST localhost:8765/_admin/update -d '{"stream": "pipeline_logs", "id": 5181910, "fields": {"row_count": "9"}}'
+curl -X POST localhost:8765/_admin/status -d '{"kind": "pipelines", "id": 702, "status": "not_active"}'
 """
 
 from __future__ import annotations
@@ -80,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ids-per-day", type=float, default=DEFAULT_IDS_PER_DAY, help="with --realistic: global ids a day"
     )
+    parser.add_argument(
+        "--status-envelope",
+        choices=["vendor", "flipped", "bare", "wrapped"],
+        default="vendor",
+        help="shape of the status answers: vendor (pipelines bare, models wrapped, as the vendor's examples), "
+        "flipped (the other way round), or one shape for both",
+    )
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser
 
@@ -123,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         realistic=args.realistic,
         days=args.days,
         ids_per_day=args.ids_per_day,
+        status_envelope=args.status_envelope,
     )
     if args.data_file and args.data_file.exists():
         sim.load(json.loads(args.data_file.read_text()))
