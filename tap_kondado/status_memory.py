@@ -76,7 +76,7 @@ class IdMemory:
         """A log was emitted: remember its id, account, name and createdAt if it is the id's newest."""
         object_id = log.get(self.id_field)
         created = log.get("createdAt")
-        if object_id is None or created is None:
+        if created is None or to_id(object_id) is None:  # no id the status endpoint could be asked about
             return
         created = comparable(created)
         if created is None or created < self.cutoff:
@@ -85,8 +85,6 @@ class IdMemory:
         ids = self.ids
         known = ids.get(key)
         if known is None:
-            if to_id(object_id) is None:  # not an id the status endpoint could be asked about
-                return
             ids[key] = {"client_id": log.get("client_id"), "name": log.get(self.name_field), "newest_log_at": created}
             self.prune()
         elif created >= str(known.get("newest_log_at") or ""):
