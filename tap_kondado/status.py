@@ -7,7 +7,9 @@ the last `status_days` (status_memory.py), through the shared base (client.py: t
 pacing, budget, retries, deadline and redaction as the logs); the answer is read in
 envelope.py (`parse_status`, both shapes) and the record shaped by `KondadoStream.shape`.
 
-Not selected by default: a run that does not select them makes no request for them.
+Not selected by default: a run that does not select them makes no request for them; under
+Meltano, whose default `select` (`*.*`) would pick them anyway, only a `select` pattern naming
+them runs them.
 An id answered with an error of its own (NOT_FOUND: deleted, no access) is one warning
 and the run goes on; a refused key/token or retries used up end the run as on the logs.
 """
@@ -15,6 +17,8 @@ and the run goes on; a refused key/token or retries used up end the run as on th
 from __future__ import annotations
 
 import datetime
+import json
+import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,13 +33,35 @@ from tap_kondado.progress import StreamStats
 from tap_kondado.status_memory import DEFAULT_STATUS_DAYS, IdMemory
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     import requests
     from singer_sdk.helpers.types import Context
 
 # Error codes that refuse the key or token itself: the run ends, as on the log endpoints.
 AUTH_ERROR_CODES = frozenset({"INVALID_TOKEN", "INVALID_KEY", "INVALID_CREDENTIALS", "UNAUTHORIZED"})
+# Meltano passes the extractor's `select` patterns to it in this variable. Its default, `*.*`,
+# selects every stream in the catalog whatever the tap's selected-by-default says.
+MELTANO_SELECT_VARIABLE = "MELTANO_EXTRACT__SELECT"
+
+
+def meltano_select_names(stream: str, environ: Mapping[str, str] = os.environ) -> bool | None:
+    """Whether Meltano's `select` names `stream` itself (no wildcard in the stream part); None outside Meltano."""
+    text = environ.get(MELTANO_SELECT_VARIABLE)
+    if text is None:
+        return None
+    try:
+        patterns = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(patterns, list):
+        return None
+    for pattern in patterns:
+        if isinstance(pattern, str) and not pattern.startswith("!"):
+            stream_part = pattern.split(".", 1)[0]
+            if stream_part == stream:
+                return True
+    return False
 
 
 @dataclass
@@ -77,6 +103,31 @@ class StatusStream(KondadoStream):
     status_fields: ClassVar[tuple[str, ...]]
     #: The id being asked about (read_answer looks for it in the answer).
     _asking: int
+
+    @property
+    def selected(self) -> bool:
+        """Selected in the catalog, and, under Meltano, named in `select` rather than caught by a wildcard.
+
+        Meltano selects every stream (`*.*`) unless told otherwise: without this, an existing
+        Meltano user's runs would start asking about every id after an upgrade.
+        """
+        chosen = super().selected
+        if chosen and meltano_select_names(self.name) is False:
+            if not self.__dict__.get("_said_why_not"):
+                self._said_why_not = True
+                self.logger.info(
+                    "%s: not run: Meltano's select (%s) names it by no pattern of its own; "
+                    "add '%s.*' to the extractor's select to run it",
+                    self.name,
+                    os.environ.get(MELTANO_SELECT_VARIABLE),
+                    self.name,
+                )
+            return False
+        return chosen
+
+    @selected.setter
+    def selected(self, value: bool | None) -> None:
+        KondadoStream.selected.fset(self, value)  # type: ignore[attr-defined]
 
     @property
     def record_key(self) -> str:  # type: ignore[override]

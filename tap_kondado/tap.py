@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 
 class TapKondado(Tap):
-    """Singer tap for the Kondado logs API."""
+    """Singer tap for the Kondado API: pipeline_logs, model_logs; pipeline_status, model_status (opt-in)."""
 
     name = "tap-kondado"
     config_jsonschema = CONFIG_SCHEMA

@@ -282,3 +282,30 @@ def test_the_id_memory_survives_kill_9_mid_run(make_sim, tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     landed = [r["pipeline_id"] for r in resumed.records("pipeline_status")]
     assert landed == sorted(newest_logs(sim, "pipeline_logs", "pipeline_id"))
+
+
+def test_under_meltano_only_a_select_pattern_naming_a_status_stream_runs_it(make_sim, tmp_path):
+    """Meltano's default select `*.*` selects every stream in the catalog it hands the tap."""
+    sim = make_sim(pipeline_logs=120, model_logs=60)
+    config = config_for(sim.url, status_days=YEAR)
+    state = run_tap(config).final_state
+    catalog = json.loads(run_tap(config, args=("--discover",)).stdout)
+    for entry in catalog["streams"]:  # what Meltano makes of the discovered catalog with `*.*`
+        next(m for m in entry["metadata"] if m["breadcrumb"] == [])["metadata"]["selected"] = True
+    path = tmp_path / "meltano-catalog.json"
+    path.write_text(json.dumps(catalog))
+
+    since = len(sim.log)
+    default = run_tap(config, state, args=("--catalog", str(path)), env={"MELTANO_EXTRACT__SELECT": '["*.*"]'})
+    assert default.returncode == 0, default.stderr
+    assert status_requests(sim, since) == []
+    assert not [m for m in default.messages if m.get("stream") in STATUS]
+    said = [line for line in default.stderr.splitlines() if "not run: Meltano's select" in line]
+    assert len(said) == 2
+    assert "INFO" in said[0]
+
+    named = '["*.*", "pipeline_status.*"]'
+    one = run_tap(config, state, args=("--catalog", str(path)), env={"MELTANO_EXTRACT__SELECT": named})
+    assert one.returncode == 0, one.stderr
+    assert one.records("pipeline_status")
+    assert not one.records("model_status")
