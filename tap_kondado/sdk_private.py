@@ -83,13 +83,13 @@ PRIVATE_MEMBERS: tuple[PrivateMember, ...] = (
         "singer_sdk.streams.core:Stream",
         "_write_state_message",
         (),
-        "called by the log scroll after each page and by the status streams after the id memory changes",
+        "called by the log scroll after each page, and when a failing partition stops",
     ),
     PrivateMember(
         "singer_sdk.streams.core:Stream",
         "_tap",
         None,
-        "read by the streams: the tap's paced session and its other streams (an instance attribute)",
+        "read by the streams: the tap's paced session, its other streams, its message writer (an instance attribute)",
     ),
     PrivateMember(
         "singer_sdk.streams.rest:RESTStream",

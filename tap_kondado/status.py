@@ -225,9 +225,7 @@ class StatusStream(KondadoStream):
         if remembered:
             return f"none of the {remembered} remembered ids had a log in the last {self.memory.days:g} days"
         log_stream = self._tap.streams.get(self.log_stream)
-        ran = log_stream is not None and log_stream.selected
-        return (
-            f"{self.log_stream} brought no log this run and the state remembers no id"
-            if ran
-            else f"the state remembers no id; select {self.log_stream} (or run it once) so the tap learns them"
-        )
+        if log_stream is not None and log_stream.selected:
+            days = self.memory.days
+            return f"neither this run's {self.log_stream} nor the state named one with a log in the last {days:g} days"
+        return f"the state remembers no id; select {self.log_stream} (or run it once) so the tap learns them"
