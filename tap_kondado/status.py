@@ -163,7 +163,8 @@ class StatusStream(KondadoStream):
         self.memory.prune()
         chosen = self.memory.current()
         if not chosen:
-            self.logger.info("%s: no %s ids to ask about: %s", self.name, self.id_field, self._why_none())
+            kind = self.id_field.removesuffix("_id")
+            self.logger.info("%s: no %s ids to ask about: %s", self.name, kind, self._why_none())
             return
         self.logger.info(
             "%s: asking about %d ids whose newest log is at most %g days old (status_days)",
