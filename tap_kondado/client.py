@@ -1,10 +1,12 @@
 """KondadoStream: what every Kondado endpoint shares, and the one place a request is made.
 
 The URL and auth (`key`/`token` query parameters), the tap's paced session (one rate budget
-for every stream), the answer deadline and retries (`request_decorator`: transient faults
-back off, rate limits wait what the API names), the run summary (`stats`), and the shaping
-of a record into its schema's types (`shape`). Each subclass says how its answers are read
-(`read_answer`, in envelope.py): the log scroll in scroll.py, the status streams in status.py.
+for every stream, with the answer deadline), the retries (`request_decorator`: transient
+faults back off, rate limits wait what the API names), the run summary (`stats`), and the
+shaping of a record into its schema's types (`shape`). Every request goes through
+`request_decorator`: the SDK's page loop's, and `send`'s (a seek probe, a status).
+Each subclass says how its answers are read (`read_answer`, with envelope.py): the log
+scroll in scroll.py, the status streams in status.py.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.exceptions import AbortedSyncPausedException
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
+from singer_sdk.streams.rest import PageContext
 
 from tap_kondado import network
 from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
@@ -30,6 +33,8 @@ from tap_kondado.progress import StreamStats
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from singer_sdk.helpers.types import Context
 
 
 DEFAULT_API_URL = "https://k2.kondado.com.br"
@@ -118,6 +123,20 @@ class KondadoStream(RESTStream[int]):
             self._summary_logged = True
             text, fields = self.stats.summary(self.name)
             self.logger.info("%s", text, extra={"summary": fields})
+
+    def send(self, context: Context | None, token: Any = None) -> requests.Response:
+        """One request outside the SDK's page loop (a seek probe, a status), through the same pacing and retries.
+
+        The SDK's page loop sends through the same `request_decorator(self._request)`.
+        """
+        http_request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
+        prepared = self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
+        )
+        return self.request_decorator(self._request)(prepared, context)
 
     def validate_response(self, response: requests.Response) -> None:
         """Kondado reports errors in the body of an HTTP 200: reading the answer raises them."""

@@ -17,8 +17,6 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk.streams.rest import PageContext
-
 from tap_kondado.client import KondadoStream
 from tap_kondado.conversion import parse_time
 from tap_kondado.envelope import Page, parse_page
@@ -130,14 +128,7 @@ class LogStream(KondadoStream):
 
     def probe(self, context: Context | None, position: int) -> Page:
         """One page at `position`, through the same pacing, retries and checks as the scroll."""
-        http_request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=position))
-        prepared = self.build_prepared_request(
-            method=http_request.method,
-            url=http_request.url,
-            params=http_request.encode_params(),
-            headers=http_request.headers,
-        )
-        return parse_page(self.request_decorator(self._request)(prepared, context))
+        return parse_page(self.send(context, position))
 
     def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
         """The SDK's, skipping re-read window logs: the SDK would refuse them (is_sorted) as below the bookmark."""

@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from singer_sdk.streams.rest import PageContext
-
 from tap_kondado.client import KondadoStream
 from tap_kondado.envelope import parse_status
 from tap_kondado.errors import KondadoAPIError
@@ -195,15 +193,7 @@ class StatusStream(KondadoStream):
     def _ask(self, object_id: int, context: Context | None) -> dict[str, Any]:
         """One status request, through the same pacing, retries and checks as the logs."""
         self._asking = object_id
-        page = PageContext(stream_context={self.id_field: object_id}, next_page_token=None)
-        http_request = self.get_http_request(page=page)
-        prepared = self.build_prepared_request(
-            method=http_request.method,
-            url=http_request.url,
-            params=http_request.encode_params(),
-            headers=http_request.headers,
-        )
-        self.request_decorator(self._request)(prepared, context)
+        self.send({**(context or {}), self.id_field: object_id})  # the path's {pipeline_id} / {model_id}
         return self._answer
 
     def validate_response(self, response: requests.Response) -> None:
