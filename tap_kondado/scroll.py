@@ -54,6 +54,8 @@ class LogStream(KondadoStream):
     status_stream: ClassVar[str | None] = None
     #: The scroll of the partition being synced.
     _scroll: Scroll
+    #: The status stream's id memory, remembered per log this run (None: no status stream).
+    _memory: IdMemory | None
 
     @property
     def partitions(self) -> list[dict] | None:
@@ -66,6 +68,7 @@ class LogStream(KondadoStream):
         # get_new_paginator() and post_process() run per page and per record: the
         # partition's scroll and state dict are set up once here.
         scroll = self._scroll = Scroll(self, context)
+        self._memory = self.status_memory  # looked up once: post_process runs per record
         scroll._warn_if_logs_may_be_purged(context)
         try:
             scroll._paginator = scroll._start_scroll(context)
@@ -114,8 +117,8 @@ class LogStream(KondadoStream):
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """The scroll's filter and bookkeeping around the shaping (Scroll.post_process); its id remembered."""
         row = self._scroll.post_process(row, context)
-        if row is not None and self.status_memory is not None:
-            self.status_memory.saw(row)
+        if row is not None and self._memory is not None:
+            self._memory.saw(row)
         return row
 
     @property
@@ -163,6 +166,7 @@ class Scroll:
         self.stream = stream
         self.name, self.config, self.logger = stream.name, stream.config, stream.logger
         self.stats, self.retention_days = stream.stats, stream.retention_days
+        self._shape = stream.shape
         #: The SDK's writeable state dict of this partition.
         self._partition_state: dict[str, Any] = stream.get_context_state(context)
         self._progress = Progress(
@@ -280,7 +284,7 @@ class Scroll:
         """Values of their schema types, only the schema's fields, and the createdAt of the bookmark."""
         if self._not_before is not None and self._created_before_start_date(row):
             return None
-        row = self.stream.shape(row)
+        row = self._shape(row)
         if row["id"] > self._window_until:
             self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
             self.stats.new += 1

@@ -33,6 +33,18 @@ DEFAULT_STATUS_DAYS = 30
 MAX_IDS = 5000  # far above any account's pipelines and models; one request each per run
 
 
+class RememberedIds(dict):
+    """The ids dict in the state: one `{"client_id", "name", "newest_log_at"}` dict of plain values per id.
+
+    The SDK deep-copies the whole state at every STATE message (to see whether it changed), once
+    a page; `copy.deepcopy` of a few hundred small dicts costs more than the page's records.
+    Entries hold only strings and numbers, so copying each entry's dict is a deep copy.
+    """
+
+    def __deepcopy__(self, memo: dict) -> RememberedIds:
+        return RememberedIds({key: dict(entry) for key, entry in self.items()})
+
+
 class IdMemory:
     """The remembered ids of one kind (pipelines or models), kept in a state dict."""
 
@@ -62,9 +74,9 @@ class IdMemory:
         if self._ids is None:
             state = self._state()
             remembered = state.get(STATE_KEY)
-            if not isinstance(remembered, dict):
-                remembered = state[STATE_KEY] = {}
-            self._ids = remembered  # the same dict for the whole run: saw() runs per log
+            entries = remembered.items() if isinstance(remembered, dict) else ()
+            # The same dict for the whole run (saw() runs per log); entries that are no dict are dropped.
+            self._ids = state[STATE_KEY] = RememberedIds((k, dict(v)) for k, v in entries if isinstance(v, dict))
         return self._ids
 
     def count(self) -> int:
