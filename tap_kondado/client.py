@@ -1,8 +1,16 @@
-"""KondadoStream: the one REST base stream (auth, envelope, pacing, retries, scroll)."""
+"""KondadoStream: what every Kondado endpoint shares, and the one place a request is made.
+
+The URL and auth (`key`/`token` query parameters), the tap's paced session (one rate budget
+for every stream, with the answer deadline), the retries (`request_decorator`: transient
+faults back off, rate limits wait what the API names), the run summary (`stats`), and the
+shaping of a record into its schema's types (`shape`). Every request goes through
+`request_decorator`: the SDK's page loop's, and `send`'s (a seek probe, a status).
+Each subclass says how its answers are read (`read_answer`, with envelope.py): the log
+scroll in scroll.py, the status streams in status.py.
+"""
 
 from __future__ import annotations
 
-import datetime
 import logging
 import random
 from decimal import Decimal
@@ -19,31 +27,21 @@ from singer_sdk.streams import RESTStream
 from singer_sdk.streams.rest import PageContext
 
 from tap_kondado import network
-from tap_kondado.conversion import INVALID, parse_time, to_boolean, to_integer, to_number, to_string, to_timestamp
-from tap_kondado.envelope import Page, parse_page
+from tap_kondado.conversion import INVALID, to_boolean, to_integer, to_number, to_string, to_timestamp
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
-from tap_kondado.lookback import STATE_KEY as LOOKBACK_STATE_KEY
-from tap_kondado.lookback import LookbackPass
-from tap_kondado.pagination import ScrollPaginator
-from tap_kondado.progress import Progress, StreamStats, interval_from_env, limiter_windows
-from tap_kondado.seek import DEFAULT_TOLERANCE, created_at, parse_start_date, seek
-from tap_kondado.state import normalize_bookmark
+from tap_kondado.progress import StreamStats
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterator
 
     from singer_sdk.helpers.types import Context
+
 
 DEFAULT_API_URL = "https://k2.kondado.com.br"
 DEFAULT_MAX_RETRIES = 5
 RATE_LIMIT_MAX_CONSECUTIVE = 5  # RATE_LIMIT_EXCEEDED answers in a row before giving up
 BACKOFF_CAP_SECONDS = 60.0
 MAX_NAMED_WAIT_SECONDS = 15 * 60.0  # a longer wait the API names ends the run: run again later
-CREATED_AT_STATE_KEY = "last_created_at"  # createdAt of the bookmarked record
-# While a scroll that began at start_date may still meet logs created before it (createdAt
-# runs back by up to the seek's tolerance), the partition state keeps that date, so a
-# resumed run drops them too.
-NOT_BEFORE_STATE_KEY = "start_date_floor"
 
 TRANSIENT_ERRORS = (
     KondadoTransientError,
@@ -65,11 +63,10 @@ class KondadoAuthenticator(APIAuthenticatorBase):
 
 
 class KondadoStream(RESTStream[int]):
-    """A Kondado log endpoint: scrolled by `start_element_id`, replicated by `id`."""
+    """A Kondado endpoint: its requests, their retries and pacing, the summary, the record's shape."""
 
-    primary_keys: ClassVar[list[str]] = ["id"]
-    replication_key = "id"
-    is_sorted = True  # ids ascend, so the bookmark is resumable mid-stream
+    #: The field naming a record in warnings; checked by the stream itself, never converted.
+    record_key: ClassVar[str] = "id"
     # A redirect keeping the query string would hand the token to the host it names,
     # over any scheme: envelope.py turns a 3xx into an error instead.
     allow_redirects = False
@@ -79,14 +76,6 @@ class KondadoStream(RESTStream[int]):
     # No override of the SDK's private _generate_record_messages: measured against the plain
     # Singer loop (50,000 records, medians of 7 runs) it saved 2.42 -> 2.05 CPU s, about 1.6 s
     # over a 216,000-log first sync the rate limit stretches to 3.7 hours. Not worth the risk.
-    #: Days the API keeps this stream's logs (None: not documented).
-    retention_days: ClassVar[int | None] = None
-    #: Epoch seconds: logs created before this are dropped (a scroll from start_date).
-    _not_before: float | None = None
-    #: The partition's lookback this run (None: `lookback_hours` is 0).
-    _lookback: LookbackPass | None = None
-    #: Ids up to here are re-read window logs: they must not move the bookmark (-1: none).
-    _window_until: int = -1
 
     @property
     def url_base(self) -> str:
@@ -108,12 +97,6 @@ class KondadoStream(RESTStream[int]):
         """Seconds per HTTP request, from `request_timeout`."""
         return float(self.config.get("request_timeout", 60))
 
-    @property
-    def partitions(self) -> list[dict] | None:
-        """One scroll per `client_ids` account, each with its own bookmark."""
-        client_ids = self.config.get("client_ids")
-        return [{"client_id": client_id} for client_id in client_ids] if client_ids else None
-
     def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
         """The SDK's, minus its "An unhandled error occurred" line: the tap names the real error itself."""
         if level >= logging.ERROR and message.startswith("An unhandled error occurred"):
@@ -123,103 +106,6 @@ class KondadoStream(RESTStream[int]):
     def get_sync_timer(self) -> metrics.Timer:
         """The SDK's, counting a sync paused at `--test`'s record limit as succeeded, not failed."""
         return _PausedIsSuccessTimer(metrics.Metric.SYNC_DURATION, {metrics.Tag.STREAM: self.name})
-
-    # --- the scroll ---------------------------------------------------------
-
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Scroll one partition; on failure, emit the state reached before re-raising."""
-        # get_new_paginator() and post_process() run per page and per record: the
-        # partition's scroll and state dict are set up once here.
-        self._partition_state = self.get_context_state(context)
-        self._progress = Progress(
-            self.logger,
-            self.name,
-            self.stats,
-            client_id=(context or {}).get("client_id"),
-            interval=interval_from_env(),
-            # The ETA plays the rate limits forward (issue 17).
-            windows=limiter_windows(getattr(self.requests_session, "limiter", None)),
-        )
-        self._warn_if_logs_may_be_purged(context)
-        try:
-            self._paginator = self._start_scroll(context)
-            after_id = self._paginator.last_id
-            yield from super().get_records(context)
-        except Exception:
-            # The SDK writes no STATE when a stream raises: send what was completed.
-            self._write_state_message()
-            raise
-        if self._lookback is not None:
-            self._lookback.finish()
-            self._write_state_message()
-        self._progress.end()
-        self._warn_if_account_brought_nothing(context, after_id)
-
-    def _start_scroll(self, context: Context | None) -> ScrollPaginator:
-        """Where this partition's scroll starts.
-
-        From the bookmark, or the lookback window before it; on a first sync with
-        `start_date`, from where the seek landed.
-        """
-        bookmark = self.get_starting_replication_key_value(context)
-        first_id = int(self.config.get("start_element_id", 0))
-        floor = self._partition_state.get(NOT_BEFORE_STATE_KEY)
-        self._not_before = created_at({"createdAt": floor}) if bookmark is not None else None
-        self._lookback = self._start_lookback(context, None if bookmark is None else int(bookmark))
-        self._window_until = -1
-        if bookmark is not None:
-            after_id = int(bookmark)
-            if self._lookback is not None and self._lookback.start_id is not None:
-                self._window_until = after_id  # ids up to the bookmark are the re-read window
-                after_id = self._lookback.after_id(after_id)
-                # No start_date filter here: the window keeps its first sync's date itself (lookback.py),
-                # and the logs past the bookmark are new whatever the setting says now (issue 17).
-            return ScrollPaginator(self.name, after_id)
-        start_date = self.config.get("start_date")
-        if not start_date:
-            return ScrollPaginator(self.name, first_id - 1)
-        date = parse_start_date(start_date)
-        self._not_before = date.timestamp()
-        self._partition_state[NOT_BEFORE_STATE_KEY] = date.isoformat().replace("+00:00", "Z")
-        with self.get_http_request_counter() as counter:
-            counter.with_context(context)
-
-            def probe(position: int) -> Page:
-                counter.increment()
-                return self._probe(context, position)
-
-            landing = seek(probe, date, lower=max(first_id - 1, 0))
-        self.logger.info(
-            "%s%s: logs since start_date %s begin at or after start_element_id %d (found in %d requests)",
-            self.name,
-            f" {dict(context)}" if context else "",
-            self._partition_state[NOT_BEFORE_STATE_KEY],
-            landing.start,
-            landing.probes,
-        )
-        return ScrollPaginator(
-            self.name, max(landing.start - 1, first_id - 1), start=landing.start, first_page=landing.page
-        )
-
-    def _probe(self, context: Context | None, position: int) -> Page:
-        """One page at `position`, through the same pacing, retries and checks as the scroll."""
-        http_request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=position))
-        prepared = self.build_prepared_request(
-            method=http_request.method,
-            url=http_request.url,
-            params=http_request.encode_params(),
-            headers=http_request.headers,
-        )
-        return parse_page(self.request_decorator(self._request)(prepared, context))
-
-    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """The SDK's page loop, after the page the seek already fetched (if any)."""
-        page = self._paginator.first_page
-        if page is not None:
-            yield from self._emit(page, self._paginator.take_first_page())
-            if self._paginator.finished:
-                return
-        yield from super().request_records(context)
 
     @cached_property
     def stats(self) -> StreamStats:
@@ -238,81 +124,27 @@ class KondadoStream(RESTStream[int]):
             text, fields = self.stats.summary(self.name)
             self.logger.info("%s", text, extra={"summary": fields})
 
-    def _start_lookback(self, context: Context | None, bookmark: int | None) -> LookbackPass | None:
-        """The partition's lookback for this run, if `lookback_hours` asks for one."""
-        hours = float(self.config.get("lookback_hours") or 0)
-        if hours <= 0:
-            # Off: forget its bookkeeping, or turning it on again later would re-read (and
-            # re-send) everything loaded since, from a stale checkpoint and watermark.
-            self._partition_state.pop(LOOKBACK_STATE_KEY, None)
-            return None
-        # A first sync from start_date hands the date to the lookback, which keeps it for later windows.
-        start_date = self.config.get("start_date") if bookmark is None else None
-        lookback = LookbackPass(
-            self._partition_state,
-            hours,
-            bookmark,
-            self._partition_state.get(CREATED_AT_STATE_KEY),
-            start_date=parse_start_date(start_date) if start_date else None,
+    def send(self, context: Context | None, token: Any = None) -> requests.Response:
+        """One request outside the SDK's page loop (a seek probe, a status), through the same pacing and retries.
+
+        The SDK's page loop sends through the same `request_decorator(self._request)`.
+        """
+        http_request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
+        prepared = self.build_prepared_request(
+            method=http_request.method,
+            url=http_request.url,
+            params=http_request.encode_params(),
+            headers=http_request.headers,
         )
-        if reason := lookback.why_no_window():
-            where = f"{self.name} {dict(context)}" if context else self.name
-            self.logger.info("%s: lookback re-reads nothing this run: %s", where, reason)
-        return lookback
-
-    def get_new_paginator(self) -> ScrollPaginator:
-        """The scroll prepared by get_records for the current partition."""
-        return self._paginator
-
-    def get_url_params(self, context: Context | None, next_page_token: int | None) -> dict[str, Any]:
-        """`start_element_id` (required by the API) and the partition's `client_id`."""
-        params: dict[str, Any] = {"start_element_id": next_page_token}
-        if context and "client_id" in context:
-            params["client_id"] = context["client_id"]
-        return params
+        return self.request_decorator(self._request)(prepared, context)
 
     def validate_response(self, response: requests.Response) -> None:
-        """Kondado reports errors in the body of an HTTP 200: read both envelopes."""
-        parse_page(response)
+        """Kondado reports errors in the body of an HTTP 200: reading the answer raises them."""
+        self.read_answer(response)
 
-    def parse_response(self, response: requests.Response) -> Iterator[dict[str, Any]]:
-        """The page's records that were not emitted yet, then a STATE vouching for all of them."""
-        page = parse_page(response)
-        yield from self._emit(page, self._paginator.new_records(page))
-
-    def _emit(self, page: Page, new_records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-        """A page's new records, the run's bookkeeping on that page, then a STATE vouching for them."""
-        records = page.records
-        if self._lookback is None:
-            yield from new_records
-        else:
-            yield from self._lookback.emit(new_records)
-            self._lookback.page_done(records)
-        self._progress.page(records[-1].get("createdAt") if records else None)
-        # The SDK resumes this generator only once the page's last record is written and
-        # counted; a STATE now means a run killed before the next page repeats nothing, and
-        # one killed mid-page repeats only what it emitted of that page.
-        self._write_state_message()
-
-    def _increment_stream_state(self, latest_record: dict, *, context: Context | None = None) -> None:
-        """The SDK's, skipping re-read window logs: the SDK would refuse them (is_sorted) as below the bookmark."""
-        if latest_record["id"] > self._window_until:
-            super()._increment_stream_state(latest_record, context=context)
-
-    def _write_starting_replication_value(self, context: Context | None) -> None:
-        """The SDK's, minus its fallback to the `start_date` setting.
-
-        The SDK would make the date the starting value of this integer key; here the
-        date is turned into a position by the seek, and the bookmark is always an id.
-        A bookmark stored as a digit string becomes the id it names first.
-        """
-        normalize_bookmark(self.name, context, self.get_context_state(context))
-        self.state_manager.write_starting_replication_value(
-            context=context,
-            replication_method=self.replication_method,
-            replication_key=self.replication_key,
-            config={},
-        )
+    def read_answer(self, response: requests.Response) -> Any:
+        """The answer's content, or the error it stands for (envelope.py); per endpoint."""
+        raise NotImplementedError
 
     # --- records ------------------------------------------------------------
 
@@ -322,7 +154,7 @@ class KondadoStream(RESTStream[int]):
         converters = []
         for name, prop in self.schema["properties"].items():
             types = prop.get("type", [])
-            if name == "id":  # the scroll checks ids itself
+            if name == self.record_key:  # the stream checks it itself
                 continue
             if "integer" in types:
                 converters.append((name, (int,), to_integer, "an integer"))
@@ -336,10 +168,8 @@ class KondadoStream(RESTStream[int]):
                 converters.append((name, (str,), to_string, "a string"))
         return converters
 
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:  # noqa: ARG002
-        """Values of their schema types, only the schema's fields, and the createdAt of the bookmark."""
-        if self._not_before is not None and self._created_before_start_date(row):
-            return None
+    def shape(self, row: dict) -> dict:
+        """Values of their schema types, only the schema's fields: the one place a record is shaped."""
         properties = self.schema["properties"]
         if len(row) != len(properties) or not row.keys() <= properties.keys():
             row = self._drop_unexpected_fields(row)
@@ -353,34 +183,14 @@ class KondadoStream(RESTStream[int]):
                     f"bad:{name}",
                     "%s: id %s has %s=%r, not %s; emitted as null",
                     self.name,
-                    row["id"],
+                    row.get(self.record_key),
                     name,
                     value,
                     type_name,
                 )
                 converted = None
             row[name] = converted
-        if row["id"] > self._window_until:
-            self._partition_state[CREATED_AT_STATE_KEY] = row.get("createdAt")
-            self.stats.new += 1
-        else:  # a re-read window log let through: changed, and not the bookmark's
-            self.stats.changed += 1
         return row
-
-    def _created_before_start_date(self, row: dict) -> bool:
-        """Whether a log of a scroll begun at start_date (or of a window re-read) predates it: dropped.
-
-        Once a log created `tolerance` past the date has gone by, no later id can predate
-        the date: the check, and its state key, are dropped for the rest of the scroll.
-        """
-        moment = created_at(row)
-        if moment is None:
-            return False
-        assert self._not_before is not None  # noqa: S101
-        if moment >= self._not_before + DEFAULT_TOLERANCE.total_seconds():
-            self._not_before = None
-            self._partition_state.pop(NOT_BEFORE_STATE_KEY, None)
-        return self._not_before is not None and moment < self._not_before
 
     def _drop_unexpected_fields(self, row: dict) -> dict:
         properties = self.schema["properties"]
@@ -398,37 +208,6 @@ class KondadoStream(RESTStream[int]):
         if topic not in warned:
             warned.add(topic)
             self.logger.warning(msg, *args)
-
-    def _warn_if_account_brought_nothing(self, context: Context | None, after_id: int) -> None:
-        """A `client_ids` account never synced whose whole scroll was empty: most likely a typo."""
-        client_id = (context or {}).get("client_id")
-        if client_id is None or self._paginator.last_id != after_id:
-            return
-        if self.get_starting_replication_key_value(context) is None:
-            self.logger.warning(
-                "%s: client_ids account %s brought no logs; check the id, and that the token can see that account",
-                self.name,
-                client_id,
-            )
-
-    def _warn_if_logs_may_be_purged(self, context: Context | None) -> None:
-        if self.retention_days is None:
-            return
-        last = self._partition_state.get(CREATED_AT_STATE_KEY)
-        created = parse_time(last)
-        if created is None:
-            return
-        age = datetime.datetime.now(datetime.timezone.utc) - created
-        if age > datetime.timedelta(days=self.retention_days):
-            self.logger.warning(
-                "%s%s: the last log emitted was created %s, %d days ago; Kondado keeps "
-                "these logs %d days, so logs written since may have been purged unread",
-                self.name,
-                f" {dict(context)}" if context else "",
-                last,
-                age.days,
-                self.retention_days,
-            )
 
     # --- retries ------------------------------------------------------------
 

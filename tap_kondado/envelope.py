@@ -1,4 +1,8 @@
-"""Reading one Kondado answer: HTTP status, the two nested envelopes, the page inside.
+"""Reading one Kondado answer: HTTP status, the envelopes, the page or status inside.
+
+A log page comes in two nested envelopes (`parse_page`); a status answer (`parse_status`)
+comes bare, `{"<id>": {...}}`, or enveloped, `{"success": true, "data": {"<id>": {...}}}`,
+on either endpoint.
 
 Every way an answer can go wrong is turned into one of three errors here, so the
 client only decides *how* to retry, never *whether*:
@@ -20,9 +24,12 @@ from tap_kondado.conversion import to_id
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import requests
 
 RATE_LIMIT_CODE = "RATE_LIMIT_EXCEEDED"
+NO_STATUS_CODE = "NO_STATUS_IN_ANSWER"
 DEFAULT_RETRY_AFTER = 60.0
 _SECONDS_IN_MESSAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:seconds?|segundos?|secs?|s)\b", re.IGNORECASE)
 _CACHE_ATTR = "_kondado_page"  # parsed once in validate_response, reused by the paginator
@@ -42,9 +49,22 @@ def parse_page(response: requests.Response) -> Page:
     """Return the page a response carries, or raise the error it stands for (cached)."""
     page = getattr(response, _CACHE_ATTR, None)
     if page is None:
-        page = _parse(response)
+        page = _parse(response, _page_from_body)
         setattr(response, _CACHE_ATTR, page)
     return page
+
+
+def parse_status(response: requests.Response, object_id: int) -> dict[str, Any]:
+    """The status of `object_id` a status answer carries, or raise the error it stands for.
+
+    An answer that names no status for that id is a `KondadoAPIError` with code
+    NO_STATUS_IN_ANSWER: about that id, like an error body, not about the run.
+    """
+    status = getattr(response, _CACHE_ATTR, None)
+    if status is None:
+        status = _parse(response, lambda body: _status_from_body(body, object_id))
+        setattr(response, _CACHE_ATTR, status)
+    return status
 
 
 def retry_after_seconds(message: object) -> float:
@@ -53,7 +73,7 @@ def retry_after_seconds(message: object) -> float:
     return float(match.group(1)) if match else DEFAULT_RETRY_AFTER
 
 
-def _parse(response: requests.Response) -> Page:
+def _parse(response: requests.Response, read_body: Callable[[Any], Any] | None = None) -> Any:
     status = response.status_code
     body = _json_or_none(response)
     if status == HTTPStatus.TOO_MANY_REQUESTS:
@@ -82,7 +102,7 @@ def _parse(response: requests.Response) -> Page:
         )
     if body is _NOT_JSON:
         raise KondadoTransientError(_describe_non_json(response), response)
-    return _page_from_body(body)
+    return (read_body or _page_from_body)(body)
 
 
 def _origin(location: str | None) -> str:
@@ -137,6 +157,24 @@ def _page_from_body(body: Any) -> Page:
     if not isinstance(pagination, dict) or "next_start_element_id" not in pagination:
         raise KondadoAPIError("unexpected response: 'data.pagination.next_start_element_id' is missing")
     return Page(records, _cursor(pagination["next_start_element_id"]))
+
+
+def _status_from_body(body: Any, object_id: int) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise KondadoAPIError(f"unexpected response: top level is {_kind(body)}, expected an object")
+    _raise_if_failure(body)
+    statuses = body
+    while "success" in statuses or "data" in statuses:  # enveloped once (or twice, as the logs are)
+        statuses = statuses.get("data")
+        if not isinstance(statuses, dict):
+            raise KondadoAPIError(f"unexpected response: 'data' is {_kind(statuses)}, expected an object")
+        _raise_if_failure(statuses)
+    status = statuses.get(str(object_id))
+    if not isinstance(status, dict):
+        named = ", ".join(sorted(map(str, statuses))[:3]) or "none"
+        msg = f"the answer holds no status object for id {object_id} (ids in it: {named})"
+        raise KondadoAPIError(msg, code=NO_STATUS_CODE)
+    return status
 
 
 def _cursor(value: Any) -> int | None:

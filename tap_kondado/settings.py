@@ -22,6 +22,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from tap_kondado.client import DEFAULT_API_URL, DEFAULT_MAX_RETRIES
 from tap_kondado.rate_limit import DEFAULT_RATE_LIMITS
 from tap_kondado.seek import parse_start_date
+from tap_kondado.status_memory import DEFAULT_STATUS_DAYS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,6 +33,7 @@ MAX_LOOKBACK_HOURS = 24 * 366  # a year: no log is edited later, and far from ti
 # Bounds far above any real use, well inside what timers, sockets and the budget file handle.
 MAX_REQUEST_TIMEOUT = 15 * 60  # seconds: the longest wait the tap accepts anywhere (an API-named penalty too)
 MAX_RETRIES = 100
+MAX_STATUS_DAYS = 3660  # ten years: far past any log Kondado keeps, far from timedelta's limits
 MAX_WINDOW_REQUESTS = 1000  # the shared budget file keeps that many stamps per window
 MAX_WINDOW_SECONDS = 24 * 3600
 
@@ -89,6 +91,15 @@ CONFIG_SCHEMA = th.PropertiesList(
         "absent: every account the token sees, in one scroll",
     ),
     th.Property(
+        "status_days",
+        th.IntegerType(minimum=1, maximum=MAX_STATUS_DAYS),
+        default=DEFAULT_STATUS_DAYS,
+        title="Status days",
+        description="The status streams ask about every pipeline and model whose newest log is at most this "
+        "many days old, remembered in the state from earlier runs too: one request per id per run; "
+        f"at most {MAX_STATUS_DAYS}",
+    ),
+    th.Property(
         "request_timeout",
         th.NumberType(exclusive_minimum=0, maximum=MAX_REQUEST_TIMEOUT),
         default=60,
@@ -139,6 +150,7 @@ for _name in (
     "api_url",
     "start_element_id",
     "lookback_hours",
+    "status_days",
     "request_timeout",
     "max_retries",
     "rate_limits",

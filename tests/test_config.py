@@ -285,6 +285,8 @@ def sim_client(sim, record_id: int) -> int:
         ({"TAP_KONDADO_LOOKBACK_HOURS": "100000"}, "setting 'lookback_hours' must be <= 8784"),
         ({"TAP_KONDADO_LOOKBACK_HOURS": "1e20"}, "'lookback_hours' from TAP_KONDADO_LOOKBACK_HOURS must be an integer"),
         ({"TAP_KONDADO_START_DATE": "0001-01-01T00:00:00+14:00"}, "start_date"),
+        ({"TAP_KONDADO_STATUS_DAYS": "0"}, "setting 'status_days' must be >= 1"),
+        ({"TAP_KONDADO_STATUS_DAYS": "100000"}, "setting 'status_days' must be <= 3660"),
     ],
 )
 def test_a_wrong_setting_from_the_environment_is_one_line(env, error):
@@ -303,6 +305,7 @@ FINITE = "must hold finite numbers only (no NaN or Infinity)"
     ("variable", "text"),
     [
         ("TAP_KONDADO_LOOKBACK_HOURS", "NaN"),
+        ("TAP_KONDADO_STATUS_DAYS", "NaN"),
         ("TAP_KONDADO_REQUEST_TIMEOUT", "NaN"),
         ("TAP_KONDADO_REQUEST_TIMEOUT", "Infinity"),
         ("TAP_KONDADO_REQUEST_TIMEOUT", "-Infinity"),

@@ -4,6 +4,7 @@ throwaway PostgreSQL server, fed by the simulator. Everything is checked with SQ
 from __future__ import annotations
 
 import datetime
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ sql = psycopg.sql
 
 SCHEMA = "kondado_logs"
 STREAMS = ("pipeline_logs", "model_logs")
+STATUS_STREAMS = ("pipeline_status", "model_status")
 CREATED_AT = datetime.datetime(2020, 9, 17, 0, 3, 48, 108000)
 # The API docs' two example records, as PostgreSQL returns them (numbers as numbers, UTC naive timestamps).
 EXPECTED_EXAMPLES = {
@@ -162,6 +164,68 @@ def test_meltano_run_loads_both_streams_incrementally(postgres, installed, make_
         assert len(queries) == 3
         for query in queries:
             assert conn.execute(query.replace("tap_kondado.", f"{SCHEMA}.")).fetchall(), query
+
+
+def test_meltano_run_lands_the_status_streams_when_selected(postgres, installed, make_sim, tmp_path):
+    """Selected by name, both status tables land, one row per id per run; `*.*` alone asks nothing."""
+    sim = make_sim(pipeline_logs=300, model_logs=120, status_envelope="vendor")
+    database = postgres.create_database("meltano_status")
+    env = base_env(
+        tmp_path,
+        TAP_KONDADO_KEY=TEST_KEY,
+        TAP_KONDADO_TOKEN=TEST_TOKEN,
+        TAP_KONDADO_API_URL=sim.url,
+        TAP_KONDADO_RATE_LIMITS="[]",
+        TAP_KONDADO_STATUS_DAYS="365",
+        TAP_KONDADO__SELECT=json.dumps([f"{stream}.*" for stream in (*STREAMS, *STATUS_STREAMS)]),
+        TARGET_POSTGRES_HOST=postgres.host,
+        TARGET_POSTGRES_PORT=str(postgres.port),
+        TARGET_POSTGRES_USER=postgres.user,
+        TARGET_POSTGRES_PASSWORD="",
+        TARGET_POSTGRES_DATABASE=database,
+        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=SCHEMA,
+    )
+    year_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)
+
+    def expected_ids(stream, field):
+        newest = {}
+        for record in sim.visible(stream, TEST_KEY):
+            newest[record[field]] = record["createdAt"]
+        return {i for i, created in newest.items() if created >= year_ago.strftime("%Y-%m-%dT%H:%M:%S")}
+
+    pipelines = expected_ids("pipeline_logs", "pipeline_id")
+    models = expected_ids("model_logs", "model_id")
+    with psycopg.connect(postgres.dsn(database), autocommit=True) as conn:
+
+        def rows(table, field):
+            query = sql.SQL("SELECT {}, status, observed_at FROM {}").format(
+                sql.Identifier(field), sql.Identifier(SCHEMA, table)
+            )
+            return conn.execute(query).fetchall()
+
+        meltano("run", "tap-kondado", "target-postgres", env=env)
+        assert {row[0] for row in rows("pipeline_status", "pipeline_id")} == pipelines
+        assert {row[0] for row in rows("model_status", "model_id")} == models
+        assert len(rows("pipeline_status", "pipeline_id")) == len(pipelines)
+        assert _column_types(conn, "pipeline_status", {"observed_at": None, "is_blocked": None}) == {
+            "observed_at": "timestamp without time zone",
+            "is_blocked": "boolean",
+        }
+
+        # A pipeline fails and writes no more logs: the next run still asks about it, and adds a row per id.
+        quiet = min(pipelines)
+        sim.set_status("pipelines", quiet, "too_many_consecutive_failed_builds", raw_msg="source unreachable")
+        meltano("run", "tap-kondado", "target-postgres", env=env)
+        history = rows("pipeline_status", "pipeline_id")
+        assert len(history) == 2 * len(pipelines)
+        latest = max((row for row in history if row[0] == quiet), key=lambda row: row[2])
+        assert latest[1] == "too_many_consecutive_failed_builds"
+
+        # Meltano's default select (*.*) selects every stream: the status streams still ask nothing.
+        before = len(sim.log)
+        meltano("run", "tap-kondado", "target-postgres", env={**env, "TAP_KONDADO__SELECT": '["*.*"]'})
+        assert not [e for e in sim.log[before:] if e["path"].endswith("/status")]
+        assert len(rows("pipeline_status", "pipeline_id")) == 2 * len(pipelines)
 
 
 def _readme_sql():

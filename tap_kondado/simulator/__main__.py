@@ -6,6 +6,7 @@ kondado-simulator --realistic --days 90 --pipeline-logs 3000   # sparse global i
 kondado-simulator --scenario --days 35   # realistic ids; pipelines on cadences, the health package's anomalies
 curl -X POST localhost:8765/_admin/append -d '{"stream": "pipeline_logs", "count": 30}'
 curl -X POST localhost:8765/_admin/update -d '{"stream": "pipeline_logs", "id": 5181910, "fields": {"row_count": "9"}}'
+curl -X POST localhost:8765/_admin/status -d '{"kind": "pipelines", "id": 702, "status": "not_active"}'
 """
 
 from __future__ import annotations
@@ -86,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--ids-per-day", type=float, default=DEFAULT_IDS_PER_DAY, help="with --realistic: global ids a day"
     )
+    parser.add_argument(
+        "--status-envelope",
+        choices=["vendor", "flipped", "bare", "wrapped"],
+        default="vendor",
+        help="shape of the status answers: vendor (pipelines bare, models wrapped, as the vendor's examples), "
+        "flipped (the other way round), or one shape for both",
+    )
     parser.add_argument("--port-file", type=Path, help="write the port here once listening")
     return parser
 
@@ -130,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         days=args.days,
         ids_per_day=args.ids_per_day,
         scenario=args.scenario,
+        status_envelope=args.status_envelope,
     )
     if args.data_file and args.data_file.exists():
         sim.load(json.loads(args.data_file.read_text()))

@@ -1,4 +1,4 @@
-"""The simulator: Kondado's logs API on 127.0.0.1, with its limits and its faults."""
+"""The simulator: Kondado's logs and status API on 127.0.0.1, with its limits and its faults."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import bisect
 import datetime
 import functools
 import json
+import re
 import socket
 import struct
 import sys
@@ -27,12 +28,15 @@ from tap_kondado.simulator.data import (
     stamp,
 )
 from tap_kondado.simulator.faults import Fault, parse_schedule
+from tap_kondado.simulator.statuses import KINDS as STATUS_KINDS
+from tap_kondado.simulator.statuses import answer_body, envelope_modes, ids_in_logs, not_found, status_entry
 
 PAGE_SIZE = 50
 DEFAULT_LIMITS = ((1, 1.0), (20, 60.0))
 PENALTY_SECONDS = 60.0
 DEFAULT_TOKENS = {"demo-key": ("demo-token", [1, 2, 3])}
 ALL_CLIENTS = [1, 2, 3, 4]  # client 4: logs no demo token may see
+_STATUS_PATH = re.compile(r"/(pipelines|models)/([^/]+)/status")
 
 
 class Simulator:
@@ -53,6 +57,10 @@ class Simulator:
     - `scenario`: realistic ids and times, the logs made from scenario.py's catalog (pipelines on
       cadences, each anomaly the dbt package must find) instead of `pipeline_logs`/`model_logs`
       random ones; `statuses` holds what the status endpoints report for them.
+    - `statuses`: {"pipelines": {id: {...}}, "models": {id: {...}}}, what the status endpoints
+      serve (see statuses.py); an id of the key's logs with no entry answers `active`.
+    - `status_envelope`: the status answers' shape: "vendor" (pipelines bare, models
+      wrapped, as the vendor's examples), "flipped", "bare", "wrapped", or a dict per kind.
     """
 
     def __init__(
@@ -75,6 +83,8 @@ class Simulator:
         days: float = 90,
         ids_per_day: float = DEFAULT_IDS_PER_DAY,
         scenario: bool = False,
+        statuses: dict[str, dict[int, dict[str, Any]]] | None = None,
+        status_envelope: str | dict[str, str] | None = None,
     ) -> None:
         """Generate the data; nothing listens until `start()`."""
         if reading not in {"inclusive", "exclusive"} or end_signal not in {"last", "empty"}:
@@ -112,6 +122,10 @@ class Simulator:
                     stream, count, seed=seed, client_ids=ALL_CLIENTS, start=start
                 )
             self._ids[stream] = [r["id"] for r in self.records[stream]]
+        self.statuses: dict[str, dict[int, dict[str, Any]]] = {kind: {} for kind in STATUS_KINDS}
+        for kind, entries in (statuses or {}).items():
+            self.statuses[kind].update(entries)
+        self.status_envelope = envelope_modes(status_envelope)
         self._lock = threading.Lock()
         self._arrivals: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._penalty_until: dict[tuple[str, str], float] = {}
@@ -193,6 +207,16 @@ class Simulator:
                 record["updatedAt"] = stamp(datetime.datetime.now(datetime.timezone.utc))
             return dict(record)
 
+    def set_status(self, kind: str, object_id: int, status: str, raw_msg: str | None = None, **extra: Any) -> dict:
+        """Set what `GET /{kind}/{object_id}/status` answers; the flags follow from `status`."""
+        if kind not in STATUS_KINDS:
+            msg = f"kind must be one of {', '.join(STATUS_KINDS)}, not {kind!r}"
+            raise KeyError(msg)
+        entry = status_entry(kind, status, raw_msg, **extra)
+        with self._lock:
+            self.statuses[kind][int(object_id)] = entry
+        return dict(entry)
+
     def page(
         self, stream: str, start_element_id: int, *, key: str | None = None, client_id: int | None = None
     ) -> dict[str, Any]:
@@ -272,7 +296,8 @@ class Simulator:
             fault = self.faults.pop(number, None)
             if fault is not None:
                 entry["outcome"] = f"fault:{fault.kind}"
-            status, body = self._page(path, params)
+            match = _STATUS_PATH.fullmatch(path)
+            status, body = self._status(*match.groups(), params) if match else self._page(path, params)
             if fault is None and body.get("success") is not False:
                 self.served += 1
             return fault, status, body
@@ -334,6 +359,22 @@ class Simulator:
             "data": {"success": True, "data": page, "pagination": {"next_start_element_id": next_id}},
         }
 
+    def _status(self, kind: str, id_text: str, params: dict[str, str]) -> tuple[int, dict]:
+        """One status answer: set, `active` for an id of the key's logs, else NOT_FOUND (lock held)."""
+        token_and_clients = self.tokens.get(params.get("key", ""))
+        if token_and_clients is None or token_and_clients[0] != params.get("token"):
+            return 200, {"success": False, "error": "INVALID_TOKEN", "message": "Invalid key or token."}
+        if not id_text.isdigit():
+            return 200, not_found(kind, id_text)
+        object_id = int(id_text)
+        stream, id_field = STATUS_KINDS[kind]
+        visible, anywhere = ids_in_logs(self.records[stream], id_field, set(token_and_clients[1]))
+        entry = self.statuses[kind].get(object_id, self.statuses[kind].get(str(object_id)))  # type: ignore[call-overload]
+        if object_id in visible or (entry is not None and object_id not in anywhere):
+            entry = entry if entry is not None else status_entry(kind, "active")
+            return 200, answer_body(object_id, entry, self.status_envelope[kind])
+        return 200, not_found(kind, id_text)
+
 
 def rate_limit_body(seconds: float) -> dict:
     """Kondado's answer to an excess, naming the wait."""
@@ -393,6 +434,12 @@ class _Handler(BaseHTTPRequestHandler):
             elif parts.path == "/_admin/update":
                 record = self.sim.update_log(request["stream"], int(request["id"]), **dict(request.get("fields") or {}))
                 self._send(200, json.dumps({"updated": record}).encode())
+            elif parts.path == "/_admin/status":
+                extra = {k: v for k, v in request.items() if k not in {"kind", "id", "status", "raw_msg"}}
+                entry = self.sim.set_status(
+                    request["kind"], int(request["id"]), request["status"], request.get("raw_msg"), **extra
+                )
+                self._send(200, json.dumps({"status": entry}).encode())
             elif parts.path == "/_admin/faults":
                 self.sim.schedule(request.get("faults", {}), relative=bool(request.get("relative")))
                 self._send(200, b'{"ok": true}')

@@ -1,0 +1,132 @@
+"""Which pipelines and models the status streams ask about: every id the logs named lately.
+
+A pipeline that fails or was switched off writes no log, so the ids of this run's logs
+alone would miss exactly the ones a user must hear about. The log streams therefore
+remember, as they emit logs, each id with its account, name and newest log's createdAt;
+the status streams ask about every id whose newest log is younger than `status_days`.
+
+Where it lives: in the state of the status stream, `bookmarks.<pipeline_status|model_status>.ids`,
+`{"<id>": {"client_id": 1, "name": "...", "newest_log_at": "<createdAt>"}}`. A stream
+without a replication key keeps that dict as it is; Meltano keeps each stream's bookmark,
+so the memory survives whether or not the status stream was selected in the run that
+wrote it, and a status stream running alone finds it there. The log streams write a STATE
+after every page, so what a killed run had learnt is kept too.
+
+Bounded: an id is not added when its log is already older than `status_days`; ids whose
+newest log grew older than that are dropped whenever a new id is added, and when the
+status stream runs; and never more than MAX_IDS (the oldest go first).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from tap_kondado.conversion import to_id
+from tap_kondado.lookback import comparable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+STATE_KEY = "ids"
+DEFAULT_STATUS_DAYS = 30
+MAX_IDS = 5000  # far above any account's pipelines and models; one request each per run
+
+
+class RememberedIds(dict):
+    """The ids dict in the state: one `{"client_id", "name", "newest_log_at"}` dict of plain values per id.
+
+    The SDK deep-copies the whole state at every STATE message (to see whether it changed), once
+    a page; `copy.deepcopy` of a few hundred small dicts costs more than the page's records.
+    Entries hold only strings and numbers, so copying each entry's dict is a deep copy.
+    """
+
+    def __deepcopy__(self, memo: dict) -> RememberedIds:
+        return RememberedIds({key: dict(entry) for key, entry in self.items()})
+
+
+class IdMemory:
+    """The remembered ids of one kind (pipelines or models), kept in a state dict."""
+
+    def __init__(
+        self,
+        state: Callable[[], dict[str, Any]],
+        id_field: str,
+        name_field: str,
+        days: float,
+        now: datetime.datetime | None = None,
+    ) -> None:
+        """`state` gives the status stream's writeable state dict; `id_field`/`name_field`: the log's fields.
+
+        A getter: the SDK makes a stream's state entry when asked, and only a stream that
+        remembers an id should get one.
+        """
+        self._state = state
+        self._ids: dict[str, dict[str, Any]] | None = None
+        self.id_field, self.name_field = id_field, name_field
+        self.days = days
+        now = now or datetime.datetime.now(datetime.timezone.utc)
+        self.cutoff = str(comparable(now - datetime.timedelta(days=days)))
+
+    @property
+    def ids(self) -> dict[str, dict[str, Any]]:
+        """The remembered ids (created in the state only once one is remembered)."""
+        if self._ids is None:
+            state = self._state()
+            remembered = state.get(STATE_KEY)
+            entries = remembered.items() if isinstance(remembered, dict) else ()
+            # The same dict for the whole run (saw() runs per log); entries that are no dict are dropped.
+            self._ids = state[STATE_KEY] = RememberedIds((k, dict(v)) for k, v in entries if isinstance(v, dict))
+        return self._ids
+
+    def count(self) -> int:
+        """How many ids are remembered, without making a state entry."""
+        remembered = self._ids if self._ids is not None else self._state().get(STATE_KEY)
+        return len(remembered) if isinstance(remembered, dict) else 0
+
+    def saw(self, log: dict[str, Any]) -> None:
+        """A log was emitted: remember its id, account, name and createdAt if it is the id's newest."""
+        object_id = log.get(self.id_field)
+        created = log.get("createdAt")
+        if created is None or to_id(object_id) is None:  # no id the status endpoint could be asked about
+            return
+        created = comparable(created)
+        if created is None or created < self.cutoff:
+            return
+        key = str(object_id)
+        ids = self.ids
+        known = ids.get(key)
+        if known is None:
+            ids[key] = {"client_id": log.get("client_id"), "name": log.get(self.name_field), "newest_log_at": created}
+            self.prune()
+        elif created >= str(known.get("newest_log_at") or ""):
+            known["client_id"] = log.get("client_id")
+            known["name"] = log.get(self.name_field)
+            known["newest_log_at"] = created
+
+    def prune(self) -> int:
+        """Drop ids whose newest log is older than `status_days`, then the oldest past MAX_IDS; how many went."""
+        ids = self.ids
+        stale = [key for key, entry in ids.items() if not self._fresh(entry)]
+        for key in stale:
+            del ids[key]
+        excess = len(ids) - MAX_IDS
+        if excess > 0:
+            for key in sorted(ids, key=lambda k: str(ids[k].get("newest_log_at")))[:excess]:
+                del ids[key]
+        return len(stale) + max(excess, 0)
+
+    def current(self) -> list[tuple[int, dict[str, Any]]]:
+        """The ids to ask about, ascending: remembered, readable, newest log within `status_days`."""
+        chosen = []
+        for key, entry in self.ids.items():
+            object_id = to_id(key)
+            if object_id is not None and isinstance(entry, dict) and self._fresh(entry):
+                chosen.append((object_id, entry))
+        return sorted(chosen, key=lambda item: item[0])
+
+    def _fresh(self, entry: object) -> bool:
+        if not isinstance(entry, dict):
+            return False
+        newest = comparable(entry.get("newest_log_at"))
+        return newest is not None and newest >= self.cutoff
