@@ -25,7 +25,7 @@ from tests.test_start_date import iso, since
 STREAMS = ("pipeline_logs", "model_logs")
 HOURS = 24
 N = r"(-?[\d,]+)"  # a count as the summary writes it (a miscount may go negative)
-SUMMARY = re.compile(rf"(\w+): run summary: {N} logs emitted \({N} new, {N} changed\), {N} requests")
+SUMMARY = re.compile(rf"(\w+): run summary: {N} logs? emitted \({N} new, {N} changed\), {N} requests?")
 
 
 def summaries(run: TapRun) -> dict[str, tuple[int, int, int, int]]:
