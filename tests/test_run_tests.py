@@ -54,7 +54,7 @@ def test_a_half_without_tests_adds_nothing_and_a_run_without_any_says_so():
     assert run_tests.summary_line(["= 1 error in 1.00s ="], 1).strip("=") == " 1 error in 1.00s "
 
 
-def test_both_halves_run_and_their_output_is_passed_through(tmp_path, capfd):
+def test_both_halves_run_and_their_output_is_passed_through(tmp_path, capfd, monkeypatch):
     """The real thing on a small suite: a failing parallel test, a passing serial one."""
     (tmp_path / "test_demo.py").write_text(
         "import pytest\n"
@@ -63,7 +63,9 @@ def test_both_halves_run_and_their_output_is_passed_through(tmp_path, capfd):
         "@pytest.mark.serial\ndef test_timed():\n    pass\n"
     )
     (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    serial: alone\n")
-    code = run_tests.main(["--workers", "2", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), str(tmp_path)])
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # a quicker start: only the plugin it needs
+    options = ["-p", "xdist.plugin", "-p", "no:cacheprovider", "--rootdir", str(tmp_path)]
+    code = run_tests.main(["--workers", "2", *options, str(tmp_path)])
     out = capfd.readouterr().out
     assert code == FAILED
     assert re.search(r"=+ 1 failed, 1 passed in [\d.]+s =+", out)  # the parallel half's own line
