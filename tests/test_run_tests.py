@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import SERIAL_MODULES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import run_tests
@@ -71,3 +74,19 @@ def test_both_halves_run_and_their_output_is_passed_through(tmp_path, capfd, mon
     assert re.search(r"=+ 1 failed, 1 passed in [\d.]+s =+", out)  # the parallel half's own line
     assert re.search(r"=+ 1 passed, 2 deselected in [\d.]+s =+", out)  # the serial half's
     assert out.rstrip().splitlines()[-1].strip("=").startswith(" 1 failed, 2 passed in ")
+
+
+def test_every_test_of_a_serial_module_is_serial():
+    """conftest.SERIAL_MODULES: new tests there run alone without being marked one by one."""
+    root = Path(__file__).resolve().parent.parent
+    modules = [f"tests/{name}.py" for name in SERIAL_MODULES]
+
+    def collected(*options: str) -> list[str]:
+        command = [str(Path(sys.executable).with_name("pytest")), "--collect-only", "-q", "-p", "no:cacheprovider"]
+        result = subprocess.run([*command, *options, *modules], cwd=root, capture_output=True, text=True, check=False)
+        return [line for line in result.stdout.splitlines() if "::" in line]
+
+    every = collected()
+    assert len(every) > 10
+    assert collected("-m", "serial") == every
+    assert collected("-m", "not serial") == []
