@@ -15,9 +15,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[report]' --group dev
 	touch $@
 
+# `make test PYTEST_ARGS="tests/test_x.py --workers 4"`: a part of the suite, or another worker count
 test: setup                    ## the whole suite: unit, simulator end-to-end, Meltano, PostgreSQL, DuckDB
 	$(BIN)/ruff check .
-	$(BIN)/pytest
+	$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,4 +1,10 @@
-"""Shared fixtures: a simulator on 127.0.0.1 per test; the tap's cache in a temp dir."""
+"""Shared fixtures: a simulator on 127.0.0.1 per test; the tap's cache in a temp dir; one PostgreSQL server a run.
+
+`make test` runs the suite in two parts: every test not marked `serial` on several pytest-xdist
+workers at once, then the `serial` tests alone (see SERIAL_MODULES). A test that waits (a simulator
+with limits, a tap process, Meltano, a database) is parallel-safe as long as it keeps to its own
+temp dirs, simulators on port 0 and the fixtures here.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,14 @@ from typing import Any
 import pytest
 
 from tap_kondado.simulator import Simulator
+from tests import postgres as pg
+from tests import run_dir
 from tests.tap_runner import TEST_TOKENS
+
+# Modules whose every test asserts how long something takes, or the time between events (pacing
+# gaps, spans against the rate limits' floor): CPU load from concurrent tests stretches those, so
+# they run alone, after the parallel part. A timing test elsewhere gets @pytest.mark.serial itself.
+SERIAL_MODULES = ("test_pacing", "test_shared_budget")
 
 # Set at import, before any tap runs, and inherited by every tap process the tests start:
 # no test touches the user's real ~/.cache (the shared rate budget lives there).
@@ -20,6 +33,39 @@ from tests.tap_runner import TEST_TOKENS
 _CACHE = tempfile.mkdtemp(prefix="tap-kondado-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the main process, before it starts any worker
+        run_dir.create()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput") and (directory := run_dir.current()):  # every worker is done
+        pg.stop_shared_server(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
+            item.add_marker(pytest.mark.serial)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> pg.PostgresServer:
+    """The run's throwaway PostgreSQL server, shared by every worker; give each test a database of its own.
+
+    Skips where no server can be started, unless TAP_KONDADO_REQUIRE_POSTGRES=1 (CI): then it fails.
+    """
+    reason = pg.unavailable_reason()
+    if reason is not None:
+        if os.environ.get(pg.REQUIRE_ENV) == "1":
+            pytest.fail(f"{pg.REQUIRE_ENV}=1 but {reason}")
+        pytest.skip(reason)
+    return pg.shared_server(run_dir.current())
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests import run_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MELTANO = str(Path(sys.executable).with_name("meltano"))
 ENVIRONMENT = "demo"  # the simulator's windows, scaled by DEMO_TIME_SCALE; see meltano.yml
@@ -49,19 +51,29 @@ def base_env(state_dir: Path, **settings: str) -> dict[str, str]:
 
 @functools.cache
 def ensure_installed() -> None:
-    """`meltano install` once per session; a re-install of installed plugins is quick (uv)."""
+    """`meltano install` once per test run, whichever worker asks first; a re-install is quick (uv).
+
+    Once a run, not once a worker: a re-install rewrites the plugins' venvs (tap-kondado's is an
+    editable install of this checkout) while another worker's `meltano run` may be using them.
+    """
     lock_path = PROJECT_ROOT / ".meltano" / "install.lock"
     lock_path.parent.mkdir(exist_ok=True)
+    directory = run_dir.current()
+    done = directory / "meltano-installed" if directory else None
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        if done is not None and done.exists():
+            return
         env = {k: v for k, v in os.environ.items() if not k.startswith("MELTANO_")}
         env.update(MELTANO_SEND_ANONYMOUS_USAGE_STATS="false", MELTANO_CLI_DISABLE_VERSION_CHECK="true")
         result = subprocess.run(
             [MELTANO, "install"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
         )
-    if result.returncode != 0:
-        msg = f"meltano install failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        raise RuntimeError(msg)
+        if result.returncode != 0:
+            msg = f"meltano install failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            raise RuntimeError(msg)
+        if done is not None:
+            done.touch()
 
 
 def meltano(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:

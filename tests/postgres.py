@@ -2,18 +2,23 @@
 
 initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user, in a
 directory it owns. The cluster trusts local connections and skips fsync: it only lives for
-one test session and is removed afterwards.
+one test run and is removed afterwards. The pytest workers of one run share one server
+(`shared_server`): the first to need it starts it, the run's main process stops it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import glob
+import json
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +28,7 @@ INSTALL_HINT = (
     "`apt-get install postgresql`; macOS: `brew install postgresql`) or point PG_BIN at their directory"
 )
 SERVICE_USER = "postgres"
+SHARED_RECORD = "postgres.json"  # in a run's directory: the shared server's port and files
 
 
 @dataclass
@@ -39,9 +45,15 @@ class PostgresServer:
         return f"host={self.host} port={self.port} user={self.user} dbname={database}"
 
     def create_database(self, name: str) -> str:
-        """A fresh empty database; its name."""
+        """A fresh empty database; its name, which is `name` with the pytest worker's id: use the name returned.
+
+        The workers of a run share one server: the suffix keeps two tests that pick the same
+        name on different workers apart.
+        """
         import psycopg
 
+        if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+            name = f"{name}_{worker}"
         with psycopg.connect(self.dsn(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -51,6 +63,40 @@ class PostgresServer:
         """Stop the server and delete its files."""
         _run_as_owner([str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate", "-w"])
         shutil.rmtree(self.data_dir.parent, ignore_errors=True)
+
+
+def shared_server(run_dir: Path) -> PostgresServer:
+    """The run's server, started by the first process to ask (a file lock in `run_dir` orders them)."""
+    with _locked(run_dir):
+        record = run_dir / SHARED_RECORD
+        if record.exists():
+            fields = json.loads(record.read_text())
+            return PostgresServer(Path(fields["bin_dir"]), Path(fields["data_dir"]), fields["port"])
+        bin_dir = find_bin_dir()
+        if bin_dir is None:
+            raise RuntimeError(INSTALL_HINT)
+        server = start_server(bin_dir)
+        record.write_text(
+            json.dumps({"bin_dir": str(server.bin_dir), "data_dir": str(server.data_dir), "port": server.port})
+        )
+        return server
+
+
+def stop_shared_server(run_dir: Path) -> None:
+    """Stop the run's server, if one was started: once every process that used it is done."""
+    with _locked(run_dir):
+        record = run_dir / SHARED_RECORD
+        if record.exists():
+            fields = json.loads(record.read_text())
+            PostgresServer(Path(fields["bin_dir"]), Path(fields["data_dir"]), fields["port"]).stop()
+            record.unlink()
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path) -> Iterator[None]:
+    with (run_dir / "postgres.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def find_bin_dir() -> Path | None:

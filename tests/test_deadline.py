@@ -17,6 +17,7 @@ def drip(seconds: float) -> None:
             time.sleep(0.1)  # each wait short, like a dripped byte: only the total is bounded
 
 
+@pytest.mark.serial  # times how soon the deadline interrupts
 def test_a_block_past_its_deadline_is_interrupted():
     started = time.monotonic()
     with pytest.raises(AnswerTimeoutError, match="request timed out"):

@@ -14,7 +14,6 @@ import pytest
 from tap_kondado.simulator.data import MODEL_EXAMPLE, PIPELINE_EXAMPLE
 from tap_kondado.simulator.server import DEFAULT_LIMITS
 from tests.meltano_helpers import DEMO_TIME_SCALE, base_env, ensure_installed, meltano, meltano_state
-from tests.postgres import REQUIRE_ENV, find_bin_dir, start_server, unavailable_reason
 from tests.tap_runner import TEST_KEY, TEST_TOKEN
 
 pytestmark = [pytest.mark.meltano, pytest.mark.postgres, pytest.mark.slow]
@@ -74,18 +73,6 @@ EXPECTED_TYPES = {
         "createdAt": "timestamp without time zone",
     },
 }
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    reason = unavailable_reason()
-    if reason is not None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
-        pytest.skip(reason)
-    server = start_server(find_bin_dir())
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

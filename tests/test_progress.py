@@ -154,6 +154,7 @@ def _when(line: str) -> datetime.datetime:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # the time between lines and the seconds waited, against the pacing's windows
 def test_progress_lines_come_every_scaled_interval_and_the_summary_adds_up(make_sim):
     sim = make_sim(pipeline_logs=1500, model_logs=300, faults={3: "rate_limit:0.3"})
     interval = 0.5

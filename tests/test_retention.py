@@ -58,6 +58,7 @@ def run_with(caplog: pytest.LogCaptureFixture, state: dict, **config: Any) -> In
         (stamp(datetime.timedelta(days=91), offset_hours=-3), 91),
         ((NOW - datetime.timedelta(days=95)).strftime("%Y-%m-%dT%H:%M:%S"), 95),  # no zone: read as UTC
     ],
+    ids=["90-days-1-hour", "400-days", "91-days-no-millis", "91-days-at-minus-3", "95-days-no-zone"],  # not the time
 )
 def test_a_run_more_than_90_days_after_the_last_log_warns_once(caplog, created, days):
     run_with(caplog, state_for("pipeline_logs", created))
@@ -77,6 +78,7 @@ def test_a_run_more_than_90_days_after_the_last_log_warns_once(caplog, created, 
         "",
         "not a date",
     ],
+    ids=["89-days-23-hours", "1-day", "1-day-ahead", "null", "empty", "not-a-date"],  # the same in every worker
 )
 def test_no_warning_within_90_days_or_without_a_usable_date(caplog, created):
     run_with(caplog, state_for("pipeline_logs", created))

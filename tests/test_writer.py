@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import RecordMessage, StateMessage
 
@@ -119,6 +120,7 @@ def test_time_extracted_is_within_the_run_and_ascends(sim):
     assert stamps == sorted(stamps)
 
 
+@pytest.mark.serial  # times how soon the closed output is noticed
 def test_a_target_that_stops_reading_ends_the_run_in_one_line(make_sim, tmp_path):
     """`tap-kondado ... | head -c 1000` (issue 10, item 7): one line, a non-zero exit within a second."""
     sim = make_sim(pipeline_logs=2000, model_logs=100)
@@ -168,6 +170,7 @@ def test_a_lone_surrogate_is_emitted_as_a_replacement_character(make_sim):
     ]
 
 
+@pytest.mark.serial  # times how soon the closed output is noticed
 def test_a_target_that_stops_reading_during_a_long_wait_ends_the_run_at_once(make_sim, tmp_path):
     """Noticed without waiting for the next write: here a 30 s rate-limit wait (issue 10, item 7)."""
     sim = make_sim(pipeline_logs=400, model_logs=200, faults={2: "rate_limit:30"})
