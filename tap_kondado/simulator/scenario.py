@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_kondado.simulator.data import JITTER_SECONDS, GlobalSequence, stamp
+from tap_kondado.simulator.statuses import status_entry
 
 HOUR = 3600.0
 
@@ -201,21 +202,21 @@ def next_run(stream: str, records: list[dict[str, Any]], rng: random.Random, mom
 def planted_statuses() -> dict[str, dict[int, dict[str, Any]]]:
     """What the status endpoints report for each pipeline and model of the catalog."""
     return {
-        "pipelines": {item.item_id: _status(item) for item in PIPELINES},
-        "models": {item.item_id: _status(item) for item in MODELS},
+        "pipelines": {item.item_id: _status("pipelines", item) for item in PIPELINES},
+        "models": {item.item_id: _status("models", item) for item in MODELS},
     }
 
 
-def _status(item: Planted) -> dict[str, Any]:
-    status, active, blocked, message = "success", True, False, None
-    if item.anomaly == "failing":
-        status, message = "too_many_consecutive_failed_builds", _STATUS_MESSAGES["failing"]
-    elif item.anomaly == "blocked":
-        status, blocked = "too_many_consecutive_failed_builds__blocked", True
-        message = _STATUS_MESSAGES["blocked"]
-    elif item.anomaly == "not_active":
-        status, active = "not_active", False
-    return {"status": status, "is_running": False, "is_active": active, "is_blocked": blocked, "raw_msg": message}
+_PLANTED_STATUS = {
+    "failing": "too_many_consecutive_failed_builds",
+    "blocked": "too_many_consecutive_failed_builds__blocked",
+    "not_active": "not_active",
+}
+
+
+def _status(kind: str, item: Planted) -> dict[str, Any]:
+    """`active` (idle and enabled, as the API says of a healthy one), or the status the anomaly planted."""
+    return status_entry(kind, _PLANTED_STATUS.get(item.anomaly, "active"), _STATUS_MESSAGES.get(item.anomaly))
 
 
 def flagged(anomaly: str, catalog: tuple[Planted, ...] = PIPELINES, clients: set[int] | None = None) -> set[int]:
