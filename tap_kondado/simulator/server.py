@@ -105,8 +105,6 @@ class Simulator:
         self.realistic = realistic or scenario
         self.scenario = scenario
         self.now = now = datetime.datetime.now(datetime.timezone.utc)
-        # --- scenario: the planted statuses (the status endpoints serve them) ---
-        self.statuses = planted.planted_statuses() if scenario else {"pipelines": {}, "models": {}}
         for stream, count in (("pipeline_logs", pipeline_logs), ("model_logs", model_logs)):
             if scenario:
                 self.records[stream], self._sequences[stream] = planted.generate_scenario(
@@ -123,6 +121,9 @@ class Simulator:
                 )
             self._ids[stream] = [r["id"] for r in self.records[stream]]
         self.statuses: dict[str, dict[int, dict[str, Any]]] = {kind: {} for kind in STATUS_KINDS}
+        if scenario:  # the planted statuses; `statuses` may override some
+            for kind, entries in planted.planted_statuses().items():
+                self.statuses[kind].update(entries)
         for kind, entries in (statuses or {}).items():
             self.statuses[kind].update(entries)
         self.status_envelope = envelope_modes(status_envelope)
