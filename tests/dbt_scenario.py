@@ -2,7 +2,7 @@
 
 Shared by tests/test_dbt_duckdb.py and tests/test_dbt_postgres.py: each runs the real tap into its
 warehouse through Meltano, builds the package with Meltano's dbt utility, and compares the models
-with what follows.
+with what follows. The status tables come from the tap too, from a run that selects its status streams.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from tests.meltano_helpers import DEMO_TIME_SCALE, PROJECT_ROOT, meltano
 from tests.tap_runner import TEST_KEY, TEST_TOKENS
 
 DAYS = 35  # the current month and the one before: ~4,100 visible pipeline logs, ~1,200 model logs
+# Every planted item ran in the last 5 days, well within the status streams' status_days (default 30): each is
+# asked about. The log streams run first in a tap run (the SDK syncs streams in name order) and remember them.
 VISIBLE = {1, 2, 3}  # the test token's accounts (4 is hidden)
 # Written both ways on purpose: the var takes client ids as numbers or as strings.
 PLAN_VARS = {"3": planted.PLAN_ROWS[3], 1: planted.PLAN_ROWS[1]}
