@@ -5,9 +5,11 @@ cadences, some stalled, late or failing; its rate limits scaled by 0.05, the tap
 the same windows through the Meltano environment `demo`), runs `meltano run tap-kondado
 target-duckdb` into output/demo.duckdb, builds the dbt package there (`meltano invoke dbt-duckdb
 build`, with the scenario's plans as kondado_plan_rows), and prints a report: the loaded logs,
-the pipelines not on time, and each account's month against its plan. The simulator keeps its
-data in output/simulator.json and adds new logs each time it starts again, so a second `make demo`
-loads only those (the bookmarks live in Meltano's state).
+the pipelines not on time, and each account's month against its plan. The run selects the status
+streams too (TAP_KONDADO__SELECT, as the README shows for one run; meltano.yml selects the log
+streams only), so the planted failing and blocked pipelines show as `failing`, with Kondado's message.
+The simulator keeps its data in output/simulator.json and adds new logs each time it starts again,
+so a second `make demo` loads only those (the bookmarks live in Meltano's state).
 
 With TAP_KONDADO_KEY and TAP_KONDADO_TOKEN set (shell or .env): reads the real Kondado API at
 its real limits (1 request/s, 20/min: about 1,000 logs a minute) into output/kondado.duckdb.
@@ -46,6 +48,9 @@ TIME_SCALE = "0.05"
 # logs the demo token sees, ~110 pages at 20 per 3 s.
 SCENARIO_DAYS = "35"
 APPEND_ON_RESTART = "8"  # new runs per stream each time the simulator starts on saved data (2 per steady item)
+# The log streams and the status streams (one request per pipeline and model per run): what the dbt package
+# needs to tell a failing pipeline from a stalled one. A TAP_KONDADO__SELECT of the user's own wins.
+SELECT = json.dumps(["pipeline_logs.*", "model_logs.*", "pipeline_status.*", "model_status.*"])
 PLUGINS = ("tap-kondado", "target-duckdb")
 DBT = "dbt-duckdb"  # the kondado package (transform/), built in the same DuckDB file
 
@@ -87,13 +92,14 @@ def main() -> int:
                 TAP_KONDADO_API_URL=url,
                 TARGET_DUCKDB_FILEPATH=str(DEMO_DB),
             )
+            env.setdefault("TAP_KONDADO__SELECT", SELECT)
             args = ["--environment", "demo", "run", *(["--full-refresh"] if full_refresh else []), *PLUGINS]
             why = (
                 "a new simulated world: no earlier bookmark applies"
                 if full_refresh
                 else "incremental, from Meltano's bookmarks"
             )
-            _step(f"meltano {' '.join(args)}   ({why})")
+            _step(f"TAP_KONDADO__SELECT='{env['TAP_KONDADO__SELECT']}' meltano {' '.join(args)}   ({why})")
             _meltano(args, env)
         finally:
             _stop_simulator(simulator)
@@ -204,8 +210,12 @@ def _bookmarks(state_id: str, env: dict[str, str]) -> str:
         bookmarks = json.loads(result.stdout)["singer_state"]["bookmarks"]
     except (ValueError, KeyError):
         return f"Meltano state {state_id}: none"
-    marks = ", ".join(f"{s} id {b.get('replication_key_value')}" for s, b in sorted(bookmarks.items()))
-    return f"Meltano state {state_id}: next run starts after {marks}"
+    marks = ", ".join(
+        f"{s} id {b['replication_key_value']}" for s, b in sorted(bookmarks.items()) if "replication_key_value" in b
+    )
+    # The status streams keep no position: the ids they ask about next run (remembered from the logs).
+    ids = ", ".join(f"{len(b['ids'])} for {s}" for s, b in sorted(bookmarks.items()) if isinstance(b.get("ids"), dict))
+    return f"Meltano state {state_id}: next run starts after {marks}" + (f"; ids remembered: {ids}" if ids else "")
 
 
 def _step(text: str) -> None:

@@ -14,6 +14,8 @@ import duckdb
 SCHEMA = "tap_kondado"
 MODELS = "analytics"  # where the dbt-duckdb utility builds the kondado package (meltano.yml)
 STREAMS = ("pipeline_logs", "model_logs")
+# The status streams, when the run selected them (the demo does): one row per id per run, by observed_at.
+STATUS_STREAMS = ("pipeline_status", "model_status")
 BUSIEST = 5  # pipelines / models shown
 DAYS = 7  # days of billable rows shown
 NAME_WIDTH = 44
@@ -39,13 +41,16 @@ GROUP BY ALL
 """
 
 
+_TABLES = "SELECT table_name FROM information_schema.tables WHERE table_schema = ?"
+
+
 def counts(db_path: Path) -> dict[str, int]:
     """Rows per stream table (0 for a missing file or table)."""
     if not db_path.exists():
-        return dict.fromkeys(STREAMS, 0)
-    found = dict.fromkeys(STREAMS, 0)
+        return dict.fromkeys(STREAMS + STATUS_STREAMS, 0)
+    found = dict.fromkeys(STREAMS + STATUS_STREAMS, 0)
     with duckdb.connect(str(db_path), read_only=True) as conn:
-        tables = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [SCHEMA])
+        tables = conn.execute(_TABLES, [SCHEMA])
         for (table,) in tables.fetchall():
             if table in found:
                 found[table] = conn.execute(f"SELECT count(*) FROM {SCHEMA}.{table}").fetchone()[0]  # noqa: S608
@@ -74,6 +79,14 @@ def _streams(conn: duckdb.DuckDBPyConnection, before: dict[str, int]) -> list[st
         ).fetchone()
         added = f"+{rows - before.get(stream, 0):,}"
         lines.append(f"  {stream:<14} {rows:>7,} {added:>9}  {accounts:>8}  {_when(oldest):<16}  {_when(newest):<16}")
+    landed = {row[0] for row in conn.execute(_TABLES, [SCHEMA]).fetchall()}
+    for stream in (s for s in STATUS_STREAMS if s in landed):
+        key = stream.replace("_status", "_id")
+        rows, ids, newest = conn.execute(
+            f"SELECT count(*), count(DISTINCT {key}), max(observed_at) FROM {SCHEMA}.{stream}"  # noqa: S608
+        ).fetchone()
+        added = f"+{rows - before.get(stream, 0):,}"
+        lines.append(f"  {stream:<15}{rows:>7,} {added:>9}  {ids:>3} ids, the latest asked at {_when(newest)}")
     return lines
 
 

@@ -152,7 +152,11 @@ class TapKondado(Tap):
             raise
 
     def discover_streams(self) -> list[KondadoStream]:
-        """The log streams, then the status streams (not selected by default), which ask about ids the logs named."""
+        """The log streams and the status streams (not selected by default), which ask about ids the logs named.
+
+        The SDK syncs streams in name order, not this one: model_logs, model_status, pipeline_logs,
+        pipeline_status, so each log stream still runs before the status stream it fills the id memory of.
+        """
         return [PipelineLogsStream(self), ModelLogsStream(self), PipelineStatusStream(self), ModelStatusStream(self)]
 
     @classmethod

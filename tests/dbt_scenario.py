@@ -2,7 +2,7 @@
 
 Shared by tests/test_dbt_duckdb.py and tests/test_dbt_postgres.py: each runs the real tap into its
 warehouse through Meltano, builds the package with Meltano's dbt utility, and compares the models
-with what follows.
+with what follows. The status tables come from the tap too, from a run that selects its status streams.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from tests.meltano_helpers import DEMO_TIME_SCALE, PROJECT_ROOT, meltano
 from tests.tap_runner import TEST_KEY, TEST_TOKENS
 
 DAYS = 35  # the current month and the one before: ~4,100 visible pipeline logs, ~1,200 model logs
+# Every planted item ran in the last 5 days, well within the status streams' status_days (default 30): each is
+# asked about. The log streams run first in a tap run (the SDK syncs streams in name order) and remember them.
 VISIBLE = {1, 2, 3}  # the test token's accounts (4 is hidden)
 # Written both ways on purpose: the var takes client ids as numbers or as strings.
 PLAN_VARS = {"3": planted.PLAN_ROWS[3], 1: planted.PLAN_ROWS[1]}
@@ -98,63 +100,25 @@ def planted_anomalies() -> dict[str, set[int]]:
     }
 
 
-# --- the status tables (issue 14's contract), written by the tests until the tap syncs them ---
+# --- the status tables, landed by the tap (issue 14's streams) ---------------------
+
+# The log streams and the status streams, as a user selects them for one run (README, "Pipelines that went
+# quiet"): meltano.yml selects the log streams only.
+SELECT_WITH_STATUSES = json.dumps(["pipeline_logs.*", "model_logs.*", "pipeline_status.*", "model_status.*"])
+STATUS_TABLES = {"pipeline_status": "pipeline_id", "model_status": "model_id"}
 
 
-def status_rows(sim: Simulator, observed_at: datetime.datetime) -> dict[str, list[tuple]]:
-    """Rows of pipeline_status and model_status: the simulator's planted statuses, observed at `observed_at`;
-    an older observation of each too (the latest must win)."""
-    names = {p.item_id: (p.client_id, p.name) for p in (*planted.PIPELINES, *planted.MODELS)}
-    earlier = observed_at - datetime.timedelta(days=10)
-    rows: dict[str, list[tuple]] = {"pipeline_status": [], "model_status": []}
-    for item_id, status in sim.statuses["pipelines"].items():
-        client, name = names[item_id]
-        if client not in VISIBLE:
-            continue
-        for moment, state in ((earlier, "success"), (observed_at, status["status"])):
-            rows["pipeline_status"].append(
-                (
-                    item_id,
-                    client,
-                    name,
-                    state,
-                    status["is_running"],
-                    status["is_active"],
-                    status["is_blocked"],
-                    status["raw_msg"],
-                    moment,
-                )
-            )
-    for item_id, status in sim.statuses["models"].items():
-        client, name = names[item_id]
-        if client not in VISIBLE:
-            continue
-        kubo = "error" if status["status"] != "success" else "success"
-        for moment, state in ((earlier, "success"), (observed_at, status["status"])):
-            rows["model_status"].append(
-                (
-                    item_id,
-                    client,
-                    name,
-                    state,
-                    status["is_running"],
-                    status["is_active"],
-                    kubo,
-                    status["raw_msg"],
-                    moment,
-                )
-            )
-    return rows
+def landed_statuses(warehouse: Any) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the two status tables the tap landed, oldest observation first."""
+    return {
+        table: warehouse.rows(f"SELECT * FROM {STATUS_SCHEMA}.{table} ORDER BY observed_at, {key}")  # noqa: S608
+        for table, key in STATUS_TABLES.items()
+    }
 
 
-STATUS_DDL = {
-    "pipeline_status": "pipeline_id integer, client_id integer, pipeline_name text, status text, "
-    "is_running boolean, is_active boolean, is_blocked boolean, raw_msg text, observed_at timestamp, "
-    "primary key (pipeline_id, observed_at)",
-    "model_status": "model_id integer, client_id integer, model_name text, status text, is_running boolean, "
-    "is_active boolean, kubo_status_type text, raw_msg text, observed_at timestamp, "
-    "primary key (model_id, observed_at)",
-}
+def with_statuses(env: dict[str, str]) -> dict[str, str]:
+    """`env` for a run that selects the status streams too."""
+    return {**env, "TAP_KONDADO__SELECT": SELECT_WITH_STATUSES}
 
 
 # --- the monthly numbers, independently ----------------------------------------
@@ -230,26 +194,42 @@ def snapshot(warehouse: Any) -> dict[str, Any]:
     }
 
 
+def utc_now() -> datetime.datetime:
+    """Now, naive UTC (as the warehouses hold times)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
 def build_all(sim: Simulator, warehouse: Any, env: dict[str, str], loader: str, utility: str) -> dict[str, Any]:
-    """As a user runs it: tap, target and build in one `meltano run` (no status tables yet); then with the
-    status tables; then after an incremental run with new logs, the same build (kondado_as_of fixed)."""
-    as_of = as_of_of(sim)
-    results: dict[str, Any] = {"sim": sim, "as_of": as_of, "warehouse": warehouse, "env": env, "utility": utility}
+    """As a user runs it: tap, target and build in one `meltano run`, first with the log streams only (no status
+    tables); then the same with the status streams selected too (the tap asks about the ids the first run's logs
+    named, remembered in its state); a build of that at a fixed kondado_as_of; then after an incremental run with
+    new logs and new statuses, both after that as_of, the same build."""
+    results: dict[str, Any] = {"sim": sim, "warehouse": warehouse, "env": env, "utility": utility}
+    results["started"] = as_of_of(sim)
     meltano("run", "tap-kondado", loader, f"{utility}:build", env=env)
     results["no_status"] = snapshot(warehouse)
 
-    warehouse.write_statuses(status_rows(sim, observed_at=as_of - datetime.timedelta(minutes=5)))
+    meltano("run", "tap-kondado", loader, f"{utility}:build", env=with_statuses(env))
+    results["statuses"] = landed_statuses(warehouse)
+    results["with_status"] = snapshot(warehouse)  # kondado_as_of: the build's start, after the statuses came
+
+    # "Now" for the rest: after every status observed so far, before the logs and statuses still to come.
+    as_of = utc_now().replace(microsecond=0) + datetime.timedelta(seconds=1)
+    results["as_of"] = as_of
     vars_ = build_vars(as_of)
     started = time.monotonic()
     meltano("invoke", utility, "build", "--vars", vars_, env=env)
     results["build_seconds"] = time.monotonic() - started
     results["scratch"] = snapshot(warehouse)
 
+    while utc_now() <= as_of:
+        time.sleep(0.1)
     sim.append("pipeline_logs", 30)  # created now, after as_of
     sim.append("model_logs", 10)
-    meltano("run", "tap-kondado", loader, env=env)
+    meltano("run", "tap-kondado", loader, env=with_statuses(env))  # new statuses too, observed after as_of
     meltano("invoke", utility, "build", "--vars", vars_, env=env)
     results["incremental"] = snapshot(warehouse)
+    results["statuses_after"] = landed_statuses(warehouse)
     return results
 
 
@@ -264,8 +244,35 @@ class PackageChecks:
         assert by_health(first["model_health"], "model_id") == expected_model_health(with_statuses=False)
         # kondado_as_of defaulted to the run's start: the monthly numbers against it, no plan given.
         as_of = health[0]["kondado_as_of"]
-        assert abs(as_of - built["as_of"]) < datetime.timedelta(minutes=5)
+        assert abs(as_of - built["started"]) < datetime.timedelta(minutes=5)
         assert monthly_as_loaded(first["monthly"]) == expected_monthly(built["sim"], as_of, plans={})
+
+    def test_the_tap_lands_the_planted_statuses(self, built):
+        # One row per pipeline and model the token's logs named, as the simulator answers for it, observed by
+        # the run (naive UTC, as the staging models compare it with kondado_as_of).
+        statuses = built["sim"].statuses
+        for table, kind, catalog in (
+            ("pipeline_status", "pipelines", planted.PIPELINES),
+            ("model_status", "models", planted.MODELS),
+        ):
+            key, name = STATUS_TABLES[table], STATUS_TABLES[table].replace("_id", "_name")
+            visible = {item.item_id: item for item in catalog if item.client_id in VISIBLE}
+            rows = built["statuses"][table]
+            assert sorted(int(row[key]) for row in rows) == sorted(visible)
+            for row in rows:
+                item, served = visible[int(row[key])], statuses[kind][int(row[key])]
+                assert (int(row["client_id"]), row[name]) == (item.client_id, item.name)
+                landed = (row["status"], row["raw_msg"], row["is_running"], row["is_active"])
+                assert landed == (served["status"], served["raw_msg"], served["is_running"], served["is_active"])
+                assert built["started"] < row["observed_at"] < built["as_of"]
+
+    def test_a_run_with_the_status_streams_selected_flags_the_failing_pipelines(self, built):
+        # `meltano run tap-kondado <target> <dbt>:build` with the status streams selected, kondado_as_of now.
+        health, models = built["with_status"]["pipeline_health"], built["with_status"]["model_health"]
+        assert by_health(health, "pipeline_id") == expected_health(with_statuses=True)
+        assert by_health(models, "model_id") == expected_model_health(with_statuses=True)
+        landed = {int(row["pipeline_id"]): row["observed_at"] for row in built["statuses"]["pipeline_status"]}
+        assert {row["pipeline_id"]: row["status_observed_at"] for row in health} == landed
 
     def test_flags_exactly_the_planted_pipelines(self, built):
         health = built["scratch"]["pipeline_health"]
@@ -295,6 +302,12 @@ class PackageChecks:
         }
         loaded = built["warehouse"].rows("SELECT max(id) AS newest FROM tap_kondado.pipeline_logs")[0]["newest"]
         assert loaded > scratch["runs"]["newest"], "the incremental run loaded the new logs"
+        # It observed every status again, after kondado_as_of: the build kept the observations made by then.
+        before, after = built["statuses"]["pipeline_status"], built["statuses_after"]["pipeline_status"]
+        assert len(after) == 2 * len(before)
+        assert all(row["observed_at"] > built["as_of"] for row in after[len(before) :])
+        kept = {row["pipeline_id"]: row["status_observed_at"] for row in incremental["pipeline_health"]}
+        assert kept == {int(row["pipeline_id"]): row["observed_at"] for row in before}
 
     def test_every_column_of_every_model_is_described(self, built):
         built_columns = defaultdict(set)

@@ -31,13 +31,6 @@ class Warehouse:
     def model(self, name):
         return self.rows(f"SELECT * FROM {scenario.MODELS_SCHEMA}.{name}")  # noqa: S608 (constants)
 
-    def write_statuses(self, rows):
-        with duckdb.connect(str(self.path)) as conn:
-            for table, items in rows.items():
-                conn.execute(f"CREATE TABLE {scenario.STATUS_SCHEMA}.{table} ({scenario.STATUS_DDL[table]})")
-                marks = ", ".join("?" * len(items[0]))
-                conn.executemany(f"INSERT INTO {scenario.STATUS_SCHEMA}.{table} VALUES ({marks})", items)  # noqa: S608
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

@@ -30,14 +30,6 @@ class Warehouse:
     def model(self, name):
         return self.rows(f"SELECT * FROM {scenario.MODELS_SCHEMA}.{name}")  # noqa: S608 (constants)
 
-    def write_statuses(self, rows):
-        with psycopg.connect(self.dsn, autocommit=True) as conn:
-            for table, items in rows.items():
-                conn.execute(f"CREATE TABLE {scenario.STATUS_SCHEMA}.{table} ({scenario.STATUS_DDL[table]})")
-                marks = ", ".join(["%s"] * len(items[0]))
-                with conn.cursor() as cursor:
-                    cursor.executemany(f"INSERT INTO {scenario.STATUS_SCHEMA}.{table} VALUES ({marks})", items)  # noqa: S608
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tap_kondado.simulator.server import DEFAULT_LIMITS
+from tap_kondado.status import MELTANO_SELECT_VARIABLE, meltano_select_names
 from tests.meltano_helpers import DEMO_TIME_SCALE, PROJECT_ROOT
 
 pytestmark = pytest.mark.meltano
@@ -126,6 +127,19 @@ def test_demo_environment_paces_like_the_scaled_simulator(project):
     (tap,) = demo_env["config"]["plugins"]["extractors"]
     windows = [(w["max_requests"], w["window_seconds"]) for w in tap["config"]["rate_limits"]]
     assert windows == [(n, pytest.approx(seconds * DEMO_TIME_SCALE)) for n, seconds in DEFAULT_LIMITS]
+
+
+def test_the_demo_selects_the_status_streams_by_name(extractor):
+    """`make demo` lands the statuses (its health table shows the planted failing pipelines as failing): its select
+    names each status stream, as the tap needs under Meltano, and keeps meltano.yml's log streams."""
+    sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
+    try:
+        import demo
+    finally:
+        sys.path.remove(str(PROJECT_ROOT / "scripts"))
+    environ = {MELTANO_SELECT_VARIABLE: demo.SELECT}
+    assert all(meltano_select_names(stream, environ) for stream in ("pipeline_status", "model_status"))
+    assert set(extractor["select"]) < set(json.loads(demo.SELECT))
 
 
 def test_no_secret_is_committed(project):

@@ -58,6 +58,20 @@ def test_realistic_append_continues_the_sequence_now():
     assert datetime.datetime.now(datetime.timezone.utc) - _moment(new[-1]["createdAt"]) < datetime.timedelta(seconds=5)
 
 
+@pytest.mark.parametrize("mode", ["realistic", "scenario"])
+def test_appends_after_loading_saved_data_continue_past_its_ids(mode):
+    # --data-file on a later start: the saved logs' ids may run past those this start generated (make demo's
+    # second run failed on "ids must ascend" when they did).
+    sim = Simulator(**{mode: True}, pipeline_logs=50, model_logs=50, days=3, tokens=TEST_TOKENS)
+    saved = {stream: [dict(r) for r in records] for stream, records in sim.records.items()}
+    for records in saved.values():
+        records[-1]["id"] += 100_000  # a saved world a little ahead of this one
+    sim.load(saved)
+    for stream, records in saved.items():
+        new = sim.append(stream, 3)
+        assert records[-1]["id"] < new[0]["id"] < new[1]["id"] < new[2]["id"]
+
+
 @pytest.mark.parametrize("realistic", [False, True])
 def test_appended_logs_are_not_edited_yet_and_an_edit_stamps_its_own_time(realistic):
     """A new log's updatedAt is its createdAt (never in the future); an edit stamps the time it was made."""

@@ -239,6 +239,10 @@ class Simulator:
             for stream, items in records.items():
                 self.records[stream] = list(items)
                 self._ids[stream] = [_sort_key(r) for r in items]
+                # The sequence was made for the data generated at this start (realistic and scenario modes),
+                # whose last id may fall below the saved data's: new logs continue after the saved ones.
+                if (sequence := self._sequences.get(stream)) is not None and self._ids[stream]:
+                    sequence.last_id = max(sequence.last_id, *self._ids[stream])
 
     def visible(self, stream: str, key: str = "demo-key", client_id: int | None = None) -> list[dict[str, Any]]:
         """Every record the key may see (of one account), in id order: what a full sync emits."""
