@@ -1,7 +1,6 @@
-"""The same models in PostgreSQL and in DuckDB give the same report data (values, not HTML bytes).
-
-For now both are loaded from tests/report_fixture.py; once the dbt package (issue 15) is merged this becomes
-a `meltano run ... dbt-postgres:build` and `dbt-duckdb:build` on the same simulator data.
+"""The same models in PostgreSQL and in DuckDB give the same report data (values, not HTML bytes): from real
+runs of the tap and the dbt package on the same simulator data (tests/dbt_builds.py), and from the hand-made
+models of tests/report_fixture.py (which also check the PG* variables).
 """
 
 from __future__ import annotations
@@ -29,6 +28,24 @@ def postgres():
     server = start_server(find_bin_dir())
     yield server
     server.stop()
+
+
+@pytest.mark.meltano
+@pytest.mark.slow
+def test_real_runs_on_postgres_and_duckdb_give_the_same_report(postgres_built, duckdb_built):
+    # `meltano run tap-kondado target-postgres dbt-postgres:build`, then the build with the status tables and
+    # kondado_as_of fixed; the same on DuckDB; both simulators serve the same logs (one `now`, one seed).
+    assert postgres_built["as_of"] == duckdb_built["as_of"]
+    from_postgres = postgres_built["report"]
+    from_duckdb = load(duckdb_file=str(duckdb_built["report"]))
+    assert from_duckdb.as_of == duckdb_built["as_of"]
+    assert from_duckdb.as_of_origin == "kondado_pipeline_health.kondado_as_of"
+    assert {p.health for p in from_duckdb.pipelines} >= {"failing", "stalled", "late", "on_time"}
+    assert sum(len(runs) for runs in from_duckdb.runs.values()) > 1000
+    assert dataclasses.replace(from_postgres, source="") == dataclasses.replace(from_duckdb, source="")
+    assert layout.render(dataclasses.replace(from_postgres, source="x")) == layout.render(
+        dataclasses.replace(from_duckdb, source="x")
+    )
 
 
 def test_postgres_and_duckdb_give_the_same_numbers(postgres, tmp_path, monkeypatch):
