@@ -37,6 +37,7 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;vertical-align:top;padding:.45rem .5rem;border-bottom:1px solid var(--line)}
 th{white-space:nowrap;font-size:.8rem;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.02em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+table.health td{overflow-wrap:anywhere}
 .name{font-weight:600;overflow-wrap:anywhere}
 .sub{display:block;color:var(--muted);font-size:.82rem;font-weight:400}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.8rem;font-weight:600;
