@@ -42,10 +42,24 @@ def test_real_runs_on_postgres_and_duckdb_give_the_same_report(postgres_built, d
     assert from_duckdb.as_of_origin == "kondado_pipeline_health.kondado_as_of"
     assert {p.health for p in from_duckdb.pipelines} >= {"failing", "stalled", "late", "on_time"}
     assert sum(len(runs) for runs in from_duckdb.runs.values()) > 1000
-    assert dataclasses.replace(from_postgres, source="") == dataclasses.replace(from_duckdb, source="")
+    assert _zscores_rounded(from_postgres) == _zscores_rounded(from_duckdb)
     assert layout.render(dataclasses.replace(from_postgres, source="x")) == layout.render(
         dataclasses.replace(from_duckdb, source="x")
     )
+
+
+def _zscores_rounded(data):
+    """The data but its source, z-scores to 9 decimals: the engines' stddev_pop differ in the last bit of a
+    double (0.6827338331852449 and ...448); every other value must be equal exactly."""
+
+    def rounded(items):
+        return [dataclasses.replace(i, row_count_zscore=_round(i.row_count_zscore)) for i in items]
+
+    return dataclasses.replace(data, source="", pipelines=rounded(data.pipelines), models=rounded(data.models))
+
+
+def _round(value):
+    return None if value is None else round(value, 9)
 
 
 def test_postgres_and_duckdb_give_the_same_numbers(postgres, tmp_path, monkeypatch):
