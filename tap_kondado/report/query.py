@@ -66,7 +66,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "status_message": "status_message",
         "status_observed_at": "status_observed_at",
     },
-    # No model-runs model is in the contract: run strips and rows moved come from pipeline runs only.
+    # Run strips and rows moved come from pipeline runs only (kondado_model_runs is not read yet: models get
+    # their health table, not strips).
     PIPELINE_RUNS: {
         "pipeline_id": "pipeline_id",
         "client_id": "client_id",
