@@ -27,6 +27,9 @@ from tests.tap_runner import TEST_TOKENS
 # they run alone, after the parallel part. A timing test elsewhere gets @pytest.mark.serial itself.
 SERIAL_MODULES = ("test_pacing", "test_shared_budget")
 
+# The dbt package's builds, one per engine for the whole session (the dbt and report tests share them).
+pytest_plugins = ["tests.dbt_builds"]
+
 # Set at import, before any tap runs, and inherited by every tap process the tests start:
 # no test touches the user's real ~/.cache (the shared rate budget lives there).
 # Tests that need a cache of their own set XDG_CACHE_HOME themselves.

@@ -14,13 +14,16 @@ import math
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
 
 from tap_kondado.simulator import Simulator
 from tap_kondado.simulator import scenario as planted
+from tap_kondado.simulator import server as simulator_server
 from tap_kondado.simulator.server import DEFAULT_LIMITS
 from tests.meltano_helpers import DEMO_TIME_SCALE, PROJECT_ROOT, meltano
 from tests.tap_runner import TEST_KEY, TEST_TOKENS
@@ -35,11 +38,36 @@ PLANS = {1: planted.PLAN_ROWS[1], 3: planted.PLAN_ROWS[3]}
 STATUS_SCHEMA = "tap_kondado"
 
 
-def scenario_simulator() -> Simulator:
-    """The planted scenario, served at the simulator's (scaled) Kondado limits."""
-    return Simulator(
-        scenario=True, days=DAYS, tokens=TEST_TOKENS, rate_limits=DEFAULT_LIMITS, time_scale=DEMO_TIME_SCALE
-    ).start()
+def scenario_simulator(now: datetime.datetime | None = None) -> Simulator:
+    """The planted scenario, served at the simulator's (scaled) Kondado limits. With `now` (aware UTC), its logs
+    are generated as of that moment instead of the clock's: two simulators with one `now` serve the same logs."""
+    if now is None:
+        return Simulator(
+            scenario=True, days=DAYS, tokens=TEST_TOKENS, rate_limits=DEFAULT_LIMITS, time_scale=DEMO_TIME_SCALE
+        ).start()
+    with mock.patch.object(simulator_server, "datetime", _FrozenDatetimeModule(now)):
+        sim = Simulator(
+            scenario=True, days=DAYS, tokens=TEST_TOKENS, rate_limits=DEFAULT_LIMITS, time_scale=DEMO_TIME_SCALE
+        )
+    return sim.start()
+
+
+class _FrozenDatetimeModule:
+    """The `datetime` module as the simulator's constructor sees it: `datetime.now()` is a fixed moment."""
+
+    def __init__(self, now: datetime.datetime) -> None:
+        frozen = now
+
+        class _Datetime(datetime.datetime):
+            @classmethod
+            def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # noqa: ARG003
+                return frozen
+
+        self.datetime = _Datetime
+        self.timezone = datetime.timezone
+        self.timedelta = datetime.timedelta
+        self.date = datetime.date
+        self.time = datetime.time
 
 
 def as_of_of(sim: Simulator) -> datetime.datetime:
@@ -199,11 +227,21 @@ def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
-def build_all(sim: Simulator, warehouse: Any, env: dict[str, str], loader: str, utility: str) -> dict[str, Any]:
+def build_all(
+    sim: Simulator,
+    warehouse: Any,
+    env: dict[str, str],
+    loader: str,
+    utility: str,
+    *,
+    after_scratch: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
     """As a user runs it: tap, target and build in one `meltano run`, first with the log streams only (no status
     tables); then the same with the status streams selected too (the tap asks about the ids the first run's logs
     named, remembered in its state); a build of that at a fixed kondado_as_of; then after an incremental run with
-    new logs and new statuses, both after that as_of, the same build."""
+    new logs and new statuses, both after that as_of, the same build.
+    `after_scratch()`, called once the build at the fixed kondado_as_of is done (before later tests rebuild
+    parts of the models), gives results["report"]: what the report tests read."""
     results: dict[str, Any] = {"sim": sim, "warehouse": warehouse, "env": env, "utility": utility}
     results["started"] = as_of_of(sim)
     meltano("run", "tap-kondado", loader, f"{utility}:build", env=env)
@@ -221,6 +259,8 @@ def build_all(sim: Simulator, warehouse: Any, env: dict[str, str], loader: str, 
     meltano("invoke", utility, "build", "--vars", vars_, env=env)
     results["build_seconds"] = time.monotonic() - started
     results["scratch"] = snapshot(warehouse)
+    if after_scratch is not None:
+        results["report"] = after_scratch()
 
     while utc_now() <= as_of:
         time.sleep(0.1)

@@ -8,50 +8,17 @@ import json
 import pytest
 
 from tests import dbt_scenario as scenario
-from tests.meltano_helpers import base_env, ensure_installed, meltano
-from tests.tap_runner import TEST_KEY, TEST_TOKEN
+from tests.meltano_helpers import meltano
 
 pytestmark = [pytest.mark.meltano, pytest.mark.slow]
 
-duckdb = pytest.importorskip("duckdb")
-
-
-class Warehouse:
-    """The DuckDB file, opened only between Meltano's runs (one writer at a time)."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def rows(self, query, params=()):
-        with duckdb.connect(str(self.path), read_only=True) as conn:
-            result = conn.execute(query, list(params))
-            names = [d[0] for d in result.description]
-            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
-
-    def model(self, name):
-        return self.rows(f"SELECT * FROM {scenario.MODELS_SCHEMA}.{name}")  # noqa: S608 (constants)
+pytest.importorskip("duckdb")
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    ensure_installed()
-    tmp = tmp_path_factory.mktemp("dbt-duckdb")
-    warehouse = Warehouse(tmp / "warehouse.duckdb")
-    sim = scenario.scenario_simulator()
-    env = base_env(
-        tmp,
-        TAP_KONDADO_KEY=TEST_KEY,
-        TAP_KONDADO_TOKEN=TEST_TOKEN,
-        TAP_KONDADO_API_URL=sim.url,
-        TARGET_DUCKDB_FILEPATH=str(warehouse.path),
-        DBT_DUCKDB_PATH=str(warehouse.path),
-        DBT_TARGET_PATH=str(tmp / "dbt-target"),  # not transform/target: another session may build at once
-        DBT_LOG_PATH=str(tmp / "dbt-logs"),
-    )
-    try:
-        yield scenario.build_all(sim, warehouse, env, "target-duckdb", "dbt-duckdb")
-    finally:
-        sim.stop()
+def built(duckdb_built):
+    """One build for the session (tests/dbt_builds.py): the report tests read it too."""
+    return duckdb_built
 
 
 class TestDuckDB(scenario.PackageChecks):

@@ -15,12 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests import report_fixture
+from tap_kondado.report.query import load
+from tap_kondado.simulator import scenario as planted
+from tests import dbt_scenario, report_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_ENV = "TAP_KONDADO_REQUIRE_BROWSER"
 SCREENSHOT = ROOT / "output" / "kondado-report-test-1280.png"
+REAL_SCREENSHOT = ROOT / "output" / "kondado-report-real-run-1280.png"
 PHONE_SCREENSHOT = ROOT / "output" / "kondado-report-test-phone.png"
 ARGS = [
     "--headless",
@@ -68,6 +71,60 @@ def report_file(tmp_path_factory):
     command = [str(Path(sys.executable).parent / "kondado-report"), "--duckdb", str(db), "--output", str(out)]
     subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
     return out
+
+
+def _make_report(db: Path, out: Path) -> Path:
+    command = [str(Path(sys.executable).parent / "kondado-report"), "--duckdb", str(db), "--output", str(out)]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+    return out
+
+
+@pytest.fixture(scope="module")
+def real_report_file(browser, duckdb_built, tmp_path_factory):
+    """The report from a real run: the planted scenario -> meltano run tap-kondado target-duckdb ->
+    dbt-duckdb build with the status tables (tests/dbt_builds.py, the dbt tests' own build)."""
+    return _make_report(duckdb_built["report"], tmp_path_factory.mktemp("real-report") / "kondado-report.html")
+
+
+def test_report_of_a_real_run_puts_the_planted_failing_and_stalled_pipelines_on_top(
+    browser, real_report_file, duckdb_built
+):
+    page, errors, requests = _open(browser, real_report_file, 1280, 900)
+    assert errors == []
+    assert requests == [real_report_file.as_uri()]
+
+    expected = dbt_scenario.expected_health(with_statuses=True)
+    names = {p.item_id: p.name for p in planted.PIPELINES}
+    strips = page.locator("#run-strips svg.strip")
+    assert strips.count() == sum(len(ids) for ids in expected.values())  # every visible pipeline
+    runs = load(duckdb_file=str(duckdb_built["report"])).runs  # the last 14 days' runs the models hold
+    assert sum(int(s.get_attribute("data-runs")) for s in strips.all()) == sum(map(len, runs.values())) > 1000
+    box = page.locator("#run-strips svg.strip path.run").first.bounding_box()
+    assert box["width"] > 0
+    assert box["height"] > 0
+    assert page.locator("#rows-per-day svg.bars rect.bar").count() > 60
+    assert page.locator("#plan svg.plan-chart line.plan").count() == len(dbt_scenario.PLANS)
+    assert page.locator("#plan svg.plan-chart line.crossing").count() >= 1  # account 3 reaches its plan
+
+    rows = page.locator("#pipelines-health > .panel table.health tbody tr")
+    flagged = [("failing", expected["failing"]), ("stalled", expected["stalled"])]
+    position = 0
+    for health, ids in flagged:
+        shown = set()
+        for _ in ids:
+            row = rows.nth(position)
+            assert row.locator(".badge").inner_text() == health
+            shown.add(row.locator("td.name").inner_text())
+            position += 1
+        assert {text for text in shown if any(text.startswith(names[i]) for i in ids)} == shown
+        assert len(shown) == len(ids)
+    badges = page.locator("#run-strips .chart-row .badge")
+    assert [badges.nth(k).inner_text() for k in range(position)] == [h for h, ids in flagged for _ in ids]
+
+    assert _horizontal_overflow(page) == 0
+    REAL_SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(REAL_SCREENSHOT), full_page=True)
+    page.close()
 
 
 def _open(browser, report_file, width, height):

@@ -144,3 +144,19 @@ def test_a_large_account_stays_under_5_mb(data):
         ]
     big = dataclasses.replace(data, pipelines=pipelines, runs=runs)
     assert len(layout.render(big).encode()) < 5 * 1024 * 1024
+
+
+def _plan_axes(html: str) -> list[str]:
+    section = html[html.index('id="plan"') :]
+    return re.findall(r'<div class="axis" aria-hidden="true">(.*?)</div>', section)
+
+
+def test_plan_axis_labels_never_print_over_each_other(data):
+    # Mid-month (the fixture's Nov 20): the first day, kondado_as_of, the last day.
+    axis = _plan_axes(layout.render(data))[0]
+    assert [t for t in re.findall(r">([^<]+)</span>", axis)] == ["Nov 1", "kondado_as_of", "Nov 30"]
+    # Nov 29: the last day's label would cover kondado_as_of's; kondado_as_of ends at its line instead.
+    late = dataclasses.replace(data, as_of=datetime.datetime(2026, 11, 29, 8, 0))
+    axis = _plan_axes(layout.render(late))[0]
+    assert re.findall(r">([^<]+)</span>", axis) == ["Nov 1", "kondado_as_of"]
+    assert "<span class=last" in axis

@@ -24,7 +24,7 @@ def db(tmp_path):
 
 def test_health_worst_first_and_as_of_from_the_contract(db):
     data = load(duckdb_file=str(db))
-    assert data.schema == "analytics"  # not in the default `main`: found in the one schema that has the models
+    assert data.schema == "analytics"  # the dbt profiles' schema
     assert data.as_of == AS_OF
     assert data.as_of_origin == "last_run_at + hours_since_last_run"
     assert [(p.id, p.health) for p in data.pipelines[:4]] == [
@@ -70,11 +70,11 @@ def test_runs_rows_per_day_and_plans_match_the_tables(db):
 
 def test_as_of_column_wins_when_the_model_has_it(db):
     with duckdb.connect(str(db)) as conn:
-        conn.execute("ALTER TABLE analytics.kondado_pipeline_health ADD COLUMN as_of TIMESTAMP")
-        conn.execute("UPDATE analytics.kondado_pipeline_health SET as_of = TIMESTAMP '2026-11-20 12:30:00'")
+        conn.execute("ALTER TABLE analytics.kondado_pipeline_health ADD COLUMN kondado_as_of TIMESTAMP")
+        conn.execute("UPDATE analytics.kondado_pipeline_health SET kondado_as_of = TIMESTAMP '2026-11-20 12:30:00'")
     data = load(duckdb_file=str(db))
     assert data.as_of == datetime.datetime(2026, 11, 20, 12, 30)
-    assert data.as_of_origin == "kondado_pipeline_health.as_of"
+    assert data.as_of_origin == "kondado_pipeline_health.kondado_as_of"
 
 
 def test_missing_file_model_or_column_is_one_clear_error(tmp_path, db):

@@ -37,6 +37,7 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;vertical-align:top;padding:.45rem .5rem;border-bottom:1px solid var(--line)}
 th{white-space:nowrap;font-size:.8rem;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.02em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+table.health td{overflow-wrap:anywhere}
 .name{font-weight:600;overflow-wrap:anywhere}
 .sub{display:block;color:var(--muted);font-size:.82rem;font-weight:400}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.8rem;font-weight:600;
@@ -401,16 +402,15 @@ def _plans_section(data: ReportData) -> str:
             top,
             sentence,
         )
-        ticks = [
-            (0.0, _day(data.month_start)),
-            (_frac(data.as_of, month_start, month_end), "kondado_as_of"),
-            (1.0, _day((month_end - datetime.timedelta(days=1)).date())),
-        ]
+        now = _frac(data.as_of, month_start, month_end)
+        ticks = [(0.0, _day(data.month_start)), (now, "kondado_as_of")]
+        if now <= LAST_DAY_LABEL_UNTIL:  # later, the month's last day would print over kondado_as_of
+            ticks.append((1.0, _day((month_end - datetime.timedelta(days=1)).date())))
         over = plan.plan_rows is not None and plan.billable_rows >= plan.plan_rows
         css = ' class="over"' if plan.projected_limit_date is not None or over else ""
         boxes.append(
             f'<div class="panel"><p{css}>{escape(sentence)}</p>'
-            f'<div class="plan-box">{tag}{chart}</div>{_axis(ticks)}</div>'
+            f'<div class="plan-box">{tag}{chart}</div>{_axis(ticks, end_at_line_after=LAST_DAY_LABEL_UNTIL)}</div>'
         )
     near = [p for p in data.plans if p.projected_limit_date is not None]
     point = (
@@ -478,10 +478,15 @@ def _thead(*names: str) -> str:
     return f"<thead><tr>{''.join(cells)}</tr></thead>"
 
 
-def _axis(ticks: list[tuple[float, str]]) -> str:
+# The plan chart names its month's last day only while kondado_as_of is this far into the month or less.
+LAST_DAY_LABEL_UNTIL = 0.8
+
+
+def _axis(ticks: list[tuple[float, str]], end_at_line_after: float = 0.95) -> str:
+    """Labels under a chart; one past `end_at_line_after` ends at its line rather than centred on it."""
     spans = []
     for n, (fraction, text) in enumerate(ticks):
-        css = " class=first" if n == 0 and fraction < 0.05 else " class=last" if fraction > 0.95 else ""
+        css = " class=first" if n == 0 and fraction < 0.05 else " class=last" if fraction > end_at_line_after else ""
         css = css or (" class=minor" if n % 2 else "")  # every other label: hidden on a phone
         spans.append(f'<span{css} style="left:{fraction * 100:.1f}%">{escape(text)}</span>')
     return f'<div class="axis" aria-hidden="true">{"".join(spans)}</div>'

@@ -66,7 +66,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "status_message": "status_message",
         "status_observed_at": "status_observed_at",
     },
-    # No model-runs model is in the contract: run strips and rows moved come from pipeline runs only.
+    # Run strips and rows moved come from pipeline runs only (kondado_model_runs is not read yet: models get
+    # their health table, not strips).
     PIPELINE_RUNS: {
         "pipeline_id": "pipeline_id",
         "client_id": "client_id",
@@ -83,18 +84,19 @@ COLUMNS: dict[str, dict[str, str]] = {
         "projected_limit_date": "projected_limit_date",
     },
 }
-# `kondado_as_of` ("now" of the build). Read from this column when the model has it; otherwise derived exactly
-# from the contract (last_run_at + hours_since_last_run, which the package computes against kondado_as_of);
-# then the newest status_observed_at; then the time the report is built.
-AS_OF_MODEL, AS_OF_COLUMN = PIPELINE_HEALTH, "as_of"
+# `kondado_as_of` ("now" of the build): the package writes it on every health and monthly row. Read from this
+# column when the model has it (a model built by an older package may not); otherwise derived exactly from the
+# contract (last_run_at + hours_since_last_run, computed against kondado_as_of); then the newest
+# status_observed_at; then the time the report is built.
+AS_OF_MODEL, AS_OF_COLUMN = PIPELINE_HEALTH, "kondado_as_of"
 # ---------------------------------------------------------------------------------------------------------------
 
-# Where the models are when --schema is not given: the schema of transform/profiles/profiles.yml's output for
-# the engine (read at run time, relative to the working directory, `{{ env_var('X', 'default') }}` resolved),
-# else these, dbt-duckdb's and Meltano's dbt-postgres defaults; and if the models are not there but in exactly
-# one other schema, that one.
-PROFILES_FILE = Path("transform/profiles/profiles.yml")
-DEFAULT_SCHEMA = {"duckdb": "main", "postgres": "analytics"}
+# Where the models are when --schema is not given: the schema of the engine's dbt profile,
+# transform/profiles/<engine>/profiles.yml as meltano.yml's dbt utilities use it (read at run time, relative to
+# the working directory, `{{ env_var('X', 'default') }}` resolved), else `analytics`, what both build into;
+# and if the models are not there but in exactly one other schema, that one.
+PROFILES_DIR = Path("transform/profiles")
+DEFAULT_SCHEMA = {"duckdb": "analytics", "postgres": "analytics"}
 
 STRIP_DAYS = 14
 ROWS_DAYS = 30
@@ -260,8 +262,9 @@ def _find_schema(conn: _Connection) -> str:
 _ENV_VAR = re.compile(r"""\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}""")
 
 
-def profile_schema(engine: str, profiles: Path = PROFILES_FILE) -> str | None:
-    """The schema transform/profiles/profiles.yml builds into with this engine's adapter (None: not found)."""
+def profile_schema(engine: str, profiles: Path | None = None) -> str | None:
+    """The schema the engine's dbt profile builds into with its adapter (None: not found)."""
+    profiles = profiles or PROFILES_DIR / engine / "profiles.yml"
     if not profiles.is_file():
         return None
     try:
