@@ -9,14 +9,12 @@ the report tests compare their numbers.
 from __future__ import annotations
 
 import datetime
-import os
 import shutil
 
 import pytest
 
 from tests import dbt_scenario as scenario
 from tests.meltano_helpers import base_env, ensure_installed
-from tests.postgres import REQUIRE_ENV, find_bin_dir, start_server, unavailable_reason
 from tests.tap_runner import TEST_KEY, TEST_TOKEN
 
 
@@ -46,26 +44,19 @@ def duckdb_built(tmp_path_factory, scenario_now):
 
 
 @pytest.fixture(scope="session")
-def postgres_built(tmp_path_factory, scenario_now):
-    """build_all's results on a throwaway PostgreSQL; results["report"]: the report's data as the build left it."""
+def postgres_built(tmp_path_factory, scenario_now, postgres):
+    """build_all's results in a database of the run's throwaway PostgreSQL (the conftest's `postgres`)."""
     psycopg = pytest.importorskip("psycopg")
-    reason = unavailable_reason()
-    if reason is not None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
-        pytest.skip(reason)
     ensure_installed()
-    server = start_server(find_bin_dir())
     tmp = tmp_path_factory.mktemp("dbt-postgres")
     sim = scenario.scenario_simulator(now=scenario_now)
     try:
-        database = server.create_database("kondado_dbt")
-        env = postgres_env(tmp, sim, server, database)
-        warehouse = PostgresWarehouse(psycopg, server.dsn(database))
+        database = postgres.create_database("kondado_dbt")
+        env = postgres_env(tmp, sim, postgres, database)
+        warehouse = PostgresWarehouse(psycopg, postgres.dsn(database))
         yield scenario.build_all(sim, warehouse, env, "target-postgres", "dbt-postgres")
     finally:
         sim.stop()
-        server.stop()
 
 
 def duckdb_env(tmp, sim, path) -> dict[str, str]:

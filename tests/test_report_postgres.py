@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import os
 
 import pytest
 
@@ -16,21 +15,8 @@ from tap_kondado.report.query import load
 from tests import dbt_builds, report_fixture
 from tests import dbt_scenario as scenario
 from tests.meltano_helpers import ensure_installed, meltano
-from tests.postgres import REQUIRE_ENV, find_bin_dir, start_server, unavailable_reason
 
 pytestmark = [pytest.mark.postgres]
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    reason = unavailable_reason()
-    if reason is not None:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
-        pytest.skip(reason)
-    server = start_server(find_bin_dir())
-    yield server
-    server.stop()
 
 
 @pytest.mark.meltano
