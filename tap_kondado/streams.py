@@ -65,6 +65,10 @@ class ModelLogsStream(LogStream):
 
 
 _STATUS_COMMON = (th.Property("client_id", th.IntegerType, description="Account, from the id's newest log"),)
+_STATUS_FLAGS = (
+    th.Property("is_running", th.BooleanType, description="Running now"),
+    th.Property("is_active", th.BooleanType, description="Enabled (active, not not_active)"),
+)
 _STATUS_TAIL = (
     th.Property("raw_msg", th.StringType, description="The error text when it has a problem; else null"),
     th.Property("observed_at", th.DateTimeType, required=True, description="When the tap received this status (UTC)"),
@@ -91,8 +95,7 @@ class PipelineStatusStream(StatusStream):
             description="running, scheduled, active, not_active, building_tables, error_building_tables, "
             "too_many_consecutive_failed_builds, too_many_consecutive_failed_builds__blocked (others kept as sent)",
         ),
-        th.Property("is_running", th.BooleanType, description="Running now"),
-        th.Property("is_active", th.BooleanType, description="Enabled (active, not not_active)"),
+        *_STATUS_FLAGS,
         th.Property("is_blocked", th.BooleanType, description="Disabled automatically after failed builds"),
         *_STATUS_TAIL,
     ).to_dict()
@@ -115,8 +118,7 @@ class ModelStatusStream(StatusStream):
         th.Property(
             "status", th.StringType, description="running, scheduled, active, not_active (others kept as sent)"
         ),
-        th.Property("is_running", th.BooleanType, description="Running now"),
-        th.Property("is_active", th.BooleanType, description="Enabled (active, not not_active)"),
+        *_STATUS_FLAGS,
         th.Property(
             "kubo_status_type",
             th.StringType,

@@ -80,16 +80,8 @@ def postgres_env(tmp, sim, server, database) -> dict[str, str]:
         TAP_KONDADO_KEY=TEST_KEY,
         TAP_KONDADO_TOKEN=TEST_TOKEN,
         TAP_KONDADO_API_URL=sim.url,
-        TARGET_POSTGRES_HOST=server.host,
-        TARGET_POSTGRES_PORT=str(server.port),
-        TARGET_POSTGRES_USER=server.user,
-        TARGET_POSTGRES_PASSWORD="",
-        TARGET_POSTGRES_DATABASE=database,
-        DBT_POSTGRES_HOST=server.host,
-        DBT_POSTGRES_PORT=str(server.port),
-        DBT_POSTGRES_USER=server.user,
-        DBT_POSTGRES_PASSWORD="",
-        DBT_POSTGRES_DBNAME=database,
+        **server.meltano_env(database),
+        **server.meltano_env(database, prefix="DBT_POSTGRES"),
         DBT_TARGET_PATH=str(tmp / "dbt-target"),  # not transform/target: another session may build at once
         DBT_LOG_PATH=str(tmp / "dbt-logs"),
     )

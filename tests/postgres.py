@@ -44,6 +44,17 @@ class PostgresServer:
     def dsn(self, database: str = "postgres") -> str:
         return f"host={self.host} port={self.port} user={self.user} dbname={database}"
 
+    def meltano_env(self, database: str, prefix: str = "TARGET_POSTGRES") -> dict[str, str]:
+        """Meltano's connection settings for `database`: target-postgres's, or dbt-postgres's (prefix DBT_POSTGRES)."""
+        name = "DATABASE" if prefix == "TARGET_POSTGRES" else "DBNAME"
+        return {
+            f"{prefix}_HOST": self.host,
+            f"{prefix}_PORT": str(self.port),
+            f"{prefix}_USER": self.user,
+            f"{prefix}_PASSWORD": "",
+            f"{prefix}_{name}": database,
+        }
+
     def create_database(self, name: str) -> str:
         """A fresh empty database; its name, which is `name` with the pytest worker's id: use the name returned.
 

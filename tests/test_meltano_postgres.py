@@ -89,11 +89,7 @@ def test_meltano_run_loads_both_streams_incrementally(postgres, installed, make_
         TAP_KONDADO_KEY=TEST_KEY,
         TAP_KONDADO_TOKEN=TEST_TOKEN,
         TAP_KONDADO_API_URL=sim.url,
-        TARGET_POSTGRES_HOST=postgres.host,
-        TARGET_POSTGRES_PORT=str(postgres.port),
-        TARGET_POSTGRES_USER=postgres.user,
-        TARGET_POSTGRES_PASSWORD="",
-        TARGET_POSTGRES_DATABASE=database,
+        **postgres.meltano_env(database),
         TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=SCHEMA,
     )
 
@@ -164,11 +160,7 @@ def test_meltano_run_lands_the_status_streams_when_selected(postgres, installed,
         TAP_KONDADO_RATE_LIMITS="[]",
         TAP_KONDADO_STATUS_DAYS="365",
         TAP_KONDADO__SELECT=json.dumps([f"{stream}.*" for stream in (*STREAMS, *STATUS_STREAMS)]),
-        TARGET_POSTGRES_HOST=postgres.host,
-        TARGET_POSTGRES_PORT=str(postgres.port),
-        TARGET_POSTGRES_USER=postgres.user,
-        TARGET_POSTGRES_PASSWORD="",
-        TARGET_POSTGRES_DATABASE=database,
+        **postgres.meltano_env(database),
         TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=SCHEMA,
     )
     year_ago = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)

@@ -30,42 +30,34 @@ PIPELINE_RUNS = "kondado_pipeline_runs"
 BILLABLE_MONTHLY = "kondado_billable_rows_monthly"
 MODELS = (PIPELINE_HEALTH, MODEL_HEALTH, PIPELINE_RUNS, BILLABLE_MONTHLY)
 
+# The health models' columns but their id, name and savepoints: the same in both.
+_HEALTH_COLUMNS = {
+    name: name
+    for name in (
+        "client_id",
+        "health",
+        "last_run_at",
+        "runs_last_7d",
+        "usual_gap_hours",
+        "hours_since_last_run",
+        "zero_row_streak",
+        "last_row_count",
+        "row_count_zscore",
+        "volume_anomaly",
+        "status",
+        "status_message",
+        "status_observed_at",
+    )
+}
+
 COLUMNS: dict[str, dict[str, str]] = {
     PIPELINE_HEALTH: {
         "id": "pipeline_id",
-        "client_id": "client_id",
         "name": "pipeline_name",
-        "health": "health",
-        "last_run_at": "last_run_at",
-        "runs_last_7d": "runs_last_7d",
-        "usual_gap_hours": "usual_gap_hours",
-        "hours_since_last_run": "hours_since_last_run",
-        "zero_row_streak": "zero_row_streak",
-        "last_row_count": "last_row_count",
-        "row_count_zscore": "row_count_zscore",
-        "volume_anomaly": "volume_anomaly",
+        **_HEALTH_COLUMNS,
         "savepoint_break": "savepoint_break",
-        "status": "status",
-        "status_message": "status_message",
-        "status_observed_at": "status_observed_at",
     },
-    MODEL_HEALTH: {
-        "id": "model_id",
-        "client_id": "client_id",
-        "name": "model_name",
-        "health": "health",
-        "last_run_at": "last_run_at",
-        "runs_last_7d": "runs_last_7d",
-        "usual_gap_hours": "usual_gap_hours",
-        "hours_since_last_run": "hours_since_last_run",
-        "zero_row_streak": "zero_row_streak",
-        "last_row_count": "last_row_count",
-        "row_count_zscore": "row_count_zscore",
-        "volume_anomaly": "volume_anomaly",
-        "status": "status",
-        "status_message": "status_message",
-        "status_observed_at": "status_observed_at",
-    },
+    MODEL_HEALTH: {"id": "model_id", "name": "model_name", **_HEALTH_COLUMNS},
     # Run strips and rows moved come from pipeline runs only (kondado_model_runs is not read yet: models get
     # their health table, not strips).
     PIPELINE_RUNS: {
