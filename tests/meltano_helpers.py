@@ -26,7 +26,7 @@ ENVIRONMENT = "demo"  # the simulator's windows, scaled by DEMO_TIME_SCALE; see 
 DEMO_TIME_SCALE = 0.05
 PLUGIN_TYPES = ("extractors", "loaders", "utilities")  # the folders of .meltano that hold installed plugins
 # Plugin settings a developer's shell may hold; a test sets the ones it needs.
-_FOREIGN_PREFIXES = ("TAP_KONDADO_", "TARGET_POSTGRES_", "TARGET_DUCKDB_", "DBT_", "MELTANO_")
+_FOREIGN_PREFIXES = ("TAP_KONDADO_", "TARGET_POSTGRES_", "TARGET_DUCKDB_", "DBT_", "MELTANO_", "KONDADO_TRIGGER_")
 
 
 def base_env(state_dir: Path, **settings: str) -> dict[str, str]:

@@ -72,7 +72,7 @@ def test_every_plugin_is_declared_in_full(project):
 
 def test_dbt_utilities_are_declared_in_full(project):
     """The kondado package's runners: no Meltano Hub lookup, one profile per engine in transform/profiles."""
-    utilities = {u["name"]: u for u in project["plugins"]["utilities"]}
+    utilities = {u["name"]: u for u in project["plugins"]["utilities"] if u["name"].startswith("dbt-")}
     assert sorted(utilities) == ["dbt-duckdb", "dbt-postgres"]
     for name, utility in utilities.items():
         engine = name.removeprefix("dbt-")
@@ -88,6 +88,22 @@ def test_dbt_utilities_are_declared_in_full(project):
     postgres = {s["name"] for s in utilities["dbt-postgres"]["settings"]}
     assert {"host", "port", "user", "password", "dbname", "schema"} <= postgres
     assert "path" in {s["name"] for s in utilities["dbt-duckdb"]["settings"]}
+
+
+def test_trigger_utility_is_declared_in_full(project):
+    """kondado-trigger as a Meltano utility: the package's own command, its settings as the variables it reads."""
+    from tap_kondado.trigger.cli import ENV_PREFIX
+
+    [utility] = [u for u in project["plugins"]["utilities"] if u["name"] == "kondado-trigger"]
+    assert {"namespace", "pip_url", "executable", "settings", "commands"} <= set(utility)
+    assert utility["executable"] == "kondado-trigger"
+    assert utility["pip_url"].startswith("-e .[trigger]")
+    assert ENV_PREFIX == utility["name"].upper().replace("-", "_") + "_"  # what Meltano names the settings' variables
+    settings = {s["name"] for s in utility["settings"]}
+    assert settings == {"duckdb", "postgres", "schema", "pipelines", "models", "clients"}
+    assert {"retrain", "list", "dry-run"} <= set(utility["commands"])
+    [job] = [j for j in project["jobs"] if j["name"] == "kondado-retrain"]
+    assert job["tasks"] == ["tap-kondado target-duckdb kondado-trigger:retrain"]
 
 
 def test_extractor_settings_match_the_taps_about(extractor, about):

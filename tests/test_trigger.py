@@ -244,10 +244,44 @@ def test_unreachable_postgres_is_one_line_without_the_password():
 
 
 def test_usage_mistakes_are_one_line():
-    for args in (["--consumer", "c"], ["--duckdb", "a", "--postgres", "b", "--consumer", "c", "--pipeline", "1"]):
+    for args in ([], ["--consumer", "c"], ["--duckdb", "a", "--postgres", "b", "--consumer", "c", "--pipeline", "1"]):
         result = subprocess.run([TRIGGER, *args, "--", "true"], capture_output=True, text=True, check=False)
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1, result.stderr
     bad = subprocess.run([TRIGGER, "--wait", "--timeout", "-1"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert "--timeout: must be more than 0" in bad.stderr
+
+
+def test_meltano_job_retrains_once_per_delivery(installed, make_sim, tmp_path):
+    """The README's line: `meltano run tap-kondado target-duckdb kondado-trigger:retrain`, run on a schedule."""
+    sim = _sim(make_sim)
+    warehouse = tmp_path / "warehouse.duckdb"
+    retrain_log = tmp_path / "retrain.log"
+    env = base_env(
+        tmp_path,
+        TAP_KONDADO_KEY=TEST_KEY,
+        TAP_KONDADO_TOKEN=TEST_TOKEN,
+        TAP_KONDADO_API_URL=sim.url,
+        TARGET_DUCKDB_FILEPATH=str(warehouse),
+        KONDADO_TRIGGER_DUCKDB=str(warehouse),
+        KONDADO_TRIGGER_CLIENTS="1",
+        RETRAIN_LOG=str(retrain_log),
+    )
+    job = ("run", "tap-kondado", "target-duckdb", "kondado-trigger:retrain")
+
+    def lines():
+        return retrain_log.read_text().splitlines() if retrain_log.exists() else []
+
+    meltano(*job, env=env)
+    assert len(lines()) == 1
+    assert "retrained for retrain:" in lines()[0]
+    meltano(*job, env=env)  # an idle run: nothing new, nothing retrained
+    assert len(lines()) == 1
+    for record in sim.append("pipeline_logs", 2, client_id=1):
+        record["row_count"] = 11
+    meltano(*job, env=env)
+    assert len(lines()) == 2
+    assert ", 22 rows," in lines()[1]
+    listed = meltano("invoke", "kondado-trigger:list", env=env)
+    assert listed.stdout.startswith("retrain\tmodel_logs\t")

@@ -150,12 +150,17 @@ def _ids(given: list[str] | None, setting: str, flag: str) -> tuple[int, ...]:
 
 
 def _store(options: argparse.Namespace) -> WarehouseStore:
-    duckdb_path = options.duckdb or os.environ.get(f"{ENV_PREFIX}DUCKDB")
-    postgres_url = options.postgres or os.environ.get(f"{ENV_PREFIX}POSTGRES")
+    """The warehouse from the flags, else from the settings (a PostgreSQL URL wins over the DuckDB default)."""
     schema = options.schema or os.environ.get(f"{ENV_PREFIX}SCHEMA") or "tap_kondado"
-    if bool(duckdb_path) == bool(postgres_url):
-        raise TriggerError("give one warehouse: --duckdb PATH or --postgres URL")
-    return DuckDBStore(duckdb_path, schema) if duckdb_path else PostgresStore(postgres_url, schema)
+    if options.duckdb and options.postgres:
+        raise TriggerError("give one warehouse: --duckdb PATH or --postgres URL, not both")
+    postgres_url = options.postgres or (None if options.duckdb else os.environ.get(f"{ENV_PREFIX}POSTGRES"))
+    if postgres_url:
+        return PostgresStore(postgres_url, schema)
+    duckdb_path = options.duckdb or os.environ.get(f"{ENV_PREFIX}DUCKDB")
+    if not duckdb_path:
+        raise TriggerError("give a warehouse: --duckdb PATH or --postgres URL")
+    return DuckDBStore(duckdb_path, schema)
 
 
 def _split(argv: list[str]) -> tuple[list[str], list[str]]:

@@ -35,7 +35,10 @@ class Selection:
 
     def __post_init__(self) -> None:
         if not (self.pipelines or self.models or self.clients):
-            raise TriggerError("select something: --pipeline ID, --model ID or --client ID")
+            raise TriggerError(
+                "select something: --pipeline ID, --model ID or --client ID "
+                "(or the settings KONDADO_TRIGGER_PIPELINES, _MODELS, _CLIENTS)"
+            )
         if self.require_all and not (self.pipelines or self.models):
             raise TriggerError("--all needs the pipelines or models it waits for (--pipeline ID, --model ID)")
         if self.require_all and self.clients:
