@@ -21,6 +21,7 @@ from unittest import mock
 import pytest
 import yaml
 
+from tap_kondado.conversion import parse_time, to_id, to_integer
 from tap_kondado.simulator import Simulator
 from tap_kondado.simulator import scenario as planted
 from tap_kondado.simulator import server as simulator_server
@@ -276,6 +277,38 @@ def build_all(
 class PackageChecks:
     """The tests of the package; a subclass per engine gives the `built` fixture (build_all's results)."""
 
+    def test_deliveries_are_the_runs_that_moved_rows(self, built):
+        """kondado_pipeline_deliveries against the simulator's own logs, counted here."""
+        as_of = built["as_of"]
+        logs = {}
+        for record in built["sim"].visible("pipeline_logs", TEST_KEY):
+            created = parse_time(record["createdAt"])
+            pipeline = to_id(record.get("pipeline_id"))
+            if created is not None and created.replace(tzinfo=None) <= as_of and pipeline is not None:
+                logs[record["id"]] = (pipeline, created, record["id"], to_integer(record["row_count"]))
+        expected, seen = {}, {}
+        for pipeline, _, log_id, rows in sorted(logs.values()):
+            count, cumulative, previous = seen.get(pipeline, (0, 0, None))
+            cumulative += rows or 0
+            if rows is not None and rows >= 1:
+                delivered_before = expected[previous]["cumulative"] if previous is not None else 0
+                expected[log_id] = {
+                    "previous_log_id": previous,
+                    "rows_since_previous_delivery": cumulative - delivered_before,
+                    "delivery_number": count + 1,
+                    "cumulative": cumulative,
+                }
+                count, previous = count + 1, log_id
+            seen[pipeline] = (count, cumulative, previous)
+        found = {
+            row["log_id"]: {k: row[k] for k in ("previous_log_id", "rows_since_previous_delivery", "delivery_number")}
+            for row in built["warehouse"].model("kondado_pipeline_deliveries")
+        }
+        for row in expected.values():
+            del row["cumulative"]
+        assert len(found) == len(expected) > 0
+        assert found == expected
+
     def test_builds_without_the_status_tables(self, built):
         first = built["no_status"]
         health = first["pipeline_health"]
@@ -407,7 +440,8 @@ class PackageChecks:
     def test_source_freshness_passes_on_fresh_logs(self, built):
         result = meltano("invoke", f"{built['utility']}:source-freshness", env=built["env"])
         output = result.stdout + result.stderr
-        assert output.count("PASS freshness of kondado.") == 2, output[-3000:]
+        assert output.count("PASS freshness of kondado.") == 3, output[-3000:]
+        assert "PASS freshness of kondado.pipeline_deliveries" in output
 
 
 # The on-run-end lines: `kondado_no_stalled_pipelines: pipeline 724 (Kondado - RD Station - leads) is stalled`.

@@ -31,6 +31,7 @@ class TestDuckDB(scenario.PackageChecks):
             ({"kondado_plan_rows": {"acme": 5}}, "kondado_plan_rows: account 'acme' is not a client_id"),
             ({"kondado_plan_rows": "lots"}, "kondado_plan_rows must be a number of rows or a map of them"),
             ({"kondado_health_severity": "fatal"}, "kondado_health_severity must be warn or error"),
+            ({"kondado_delivery_min_rows": 0}, "kondado_delivery_min_rows must be a whole number of rows, at least 1"),
         ],
     )
     def test_a_bad_var_stops_the_build_with_a_line_naming_it(self, built, vars_, message):

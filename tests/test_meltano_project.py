@@ -98,7 +98,7 @@ def test_trigger_utility_is_declared_in_full(project):
     assert {"namespace", "pip_url", "executable", "settings", "commands"} <= set(utility)
     assert utility["executable"] == "kondado-trigger"
     assert utility["pip_url"].startswith("-e .[trigger]")
-    assert ENV_PREFIX == utility["name"].upper().replace("-", "_") + "_"  # what Meltano names the settings' variables
+    assert utility["name"].upper().replace("-", "_") + "_" == ENV_PREFIX  # what Meltano names the settings' variables
     settings = {s["name"] for s in utility["settings"]}
     assert settings == {"duckdb", "postgres", "schema", "pipelines", "models", "clients"}
     assert {"retrain", "list", "dry-run"} <= set(utility["commands"])
