@@ -53,6 +53,8 @@ APPEND_ON_RESTART = "8"  # new runs per stream each time the simulator starts on
 SELECT = json.dumps(["pipeline_logs.*", "model_logs.*", "pipeline_status.*", "model_status.*"])
 PLUGINS = ("tap-kondado", "target-duckdb")
 DBT = "dbt-duckdb"  # the kondado package (transform/), built in the same DuckDB file
+TRIGGER = "kondado-trigger"  # retrains (scripts/retrain_example.py) once per delivery of new data
+RETRAIN_LOG = OUTPUT / "retrain.log"
 
 
 def main() -> int:
@@ -67,8 +69,8 @@ def main() -> int:
     }
     real = _has_credentials(env)
 
-    _step(f"meltano install {' '.join(PLUGINS)} {DBT}")
-    _meltano(["install", *PLUGINS, DBT], env)
+    _step(f"meltano install {' '.join(PLUGINS)} {DBT} {TRIGGER}")
+    _meltano(["install", *PLUGINS, DBT, TRIGGER], env)
 
     if real:
         api = env.get("TAP_KONDADO_API_URL") or "the Kondado API"
@@ -105,6 +107,8 @@ def main() -> int:
             _stop_simulator(simulator)
         _build(db, env, environment="demo")
         state_id = "demo:tap-kondado-to-target-duckdb"
+
+    _retrain(db, env, environment=None if real else "demo")
 
     print()
     print(report.render(db, before))
@@ -147,6 +151,26 @@ def _has_credentials(env: dict[str, str]) -> bool:
             if sep and not name.startswith("#"):
                 dotenv[name.strip()] = value.strip().strip("'\"")
     return all(env.get(k) or dotenv.get(k) for k in ("TAP_KONDADO_KEY", "TAP_KONDADO_TOKEN"))
+
+
+def _retrain(db: Path, env: dict[str, str], environment: str | None) -> None:
+    """kondado-trigger twice: the consumer "retrain" runs on what is new, then finds nothing new."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        clients = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT DISTINCT client_id FROM tap_kondado.pipeline_logs WHERE client_id IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        ]
+    env = {**env, "KONDADO_TRIGGER_DUCKDB": str(db), "KONDADO_TRIGGER_CLIENTS": ",".join(clients)}
+    env["RETRAIN_LOG"] = str(RETRAIN_LOG)
+    args = [*(["--environment", environment] if environment else []), "invoke", f"{TRIGGER}:retrain"]
+    for why in ("whatever arrived since the last retraining", "again at once: nothing new, nothing run"):
+        _step(f"meltano {' '.join(args)}   ({why})")
+        for line in _meltano(args, env).splitlines():
+            if line.strip():
+                print(f"    {line.strip()}")
+    print(f"    {RETRAIN_LOG.relative_to(ROOT)}: {len(RETRAIN_LOG.read_text().splitlines())} retrainings so far")
 
 
 def _start_simulator(*, first: bool) -> tuple[subprocess.Popen[bytes], str]:
