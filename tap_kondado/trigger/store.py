@@ -7,8 +7,8 @@ an idle check is a range scan above the checkpoint, so it costs the same on 4 mi
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
 from tap_kondado.trigger.model import (
@@ -49,6 +49,28 @@ class WarehouseStore:
 
     def __init__(self, schema: str = "tap_kondado") -> None:
         self.schema = schema
+        self._reader: Cursor | None = None  # the open cursor of `reading()`, shared by the reads inside it
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One connection for every read inside the block (one look costs one connection, not one per query)."""
+        if self._reader is not None:
+            yield
+            return
+        with self.connection(write=False) as cursor:
+            self._reader = cursor
+            try:
+                yield
+            finally:
+                self._reader = None
+
+    @contextmanager
+    def _read(self) -> Iterator[Cursor]:
+        if self._reader is not None:
+            yield self._reader
+        else:
+            with self.connection(write=False) as cursor:
+                yield cursor
 
     # --- what each engine provides -------------------------------------------------------------------------
     def connection(self, *, write: bool) -> AbstractContextManager[Cursor]:
@@ -83,7 +105,7 @@ class WarehouseStore:
 
     def check_ready(self, selection: Selection) -> None:
         """One line when the tap has not landed a table the selection reads, or a named id never appeared."""
-        with self.connection(write=False) as cursor:
+        with self._read() as cursor:
             tables = self.existing_tables(cursor)
             for stream in selection.streams():
                 if stream not in tables:
@@ -119,7 +141,7 @@ class WarehouseStore:
         p = self.placeholder
         item, name = quote(ITEM_COLUMN[stream]), quote(NAME_COLUMN[stream])
         deltas = "has_deltas" if stream == "pipeline_logs" else "NULL"
-        with self.connection(write=False) as cursor:
+        with self._read() as cursor:
             cursor.execute(f"SELECT max(id) FROM {self.table(stream)} WHERE id > {p}", [after])
             newest = cursor.fetchall()[0][0]
             if newest is None:
@@ -142,7 +164,7 @@ class WarehouseStore:
     def newest_ids(self, since: datetime.datetime | None) -> dict[str, int]:
         """Per stream, the newest log id created before `since` (None: the newest of all)."""
         found = {}
-        with self.connection(write=False) as cursor:
+        with self._read() as cursor:
             tables = self.existing_tables(cursor)
             for stream in STREAMS:
                 if stream not in tables:
@@ -161,7 +183,7 @@ class WarehouseStore:
     # --- checkpoints ---------------------------------------------------------------------------------------
     def checkpoints(self, consumer: str | None = None) -> list[Checkpoint]:
         """The consumer's checkpoint rows (every consumer's when None); none before the table exists."""
-        with self.connection(write=False) as cursor:
+        with self._read() as cursor:
             if CHECKPOINT_TABLE not in self.existing_tables(cursor):
                 return []
             sql = f"SELECT {_CHECKPOINT_COLUMNS} FROM {self.table(CHECKPOINT_TABLE)}"

@@ -52,14 +52,15 @@ class Trigger:
 
     def check(self) -> Check:
         """Look once, without holding the lock (what --dry-run shows)."""
-        self.store.check_ready(self.selection)
-        checkpoints = {c.stream: c for c in self.store.checkpoints(self.consumer)}
         deliveries: list[Delivery] = []
         horizon: dict[str, int] = {}
-        for stream in self.selection.streams():
-            after = checkpoints[stream].last_log_id if stream in checkpoints else 0
-            logs, horizon[stream] = self.store.read_after(stream, after, self.selection)
-            deliveries.extend(log for log in logs if self.selection.is_delivery(log))
+        with self.store.reading():
+            self.store.check_ready(self.selection)
+            checkpoints = {c.stream: c for c in self.store.checkpoints(self.consumer)}
+            for stream in self.selection.streams():
+                after = checkpoints[stream].last_log_id if stream in checkpoints else 0
+                logs, horizon[stream] = self.store.read_after(stream, after, self.selection)
+                deliveries.extend(log for log in logs if self.selection.is_delivery(log))
         if not deliveries:
             return Check(self.consumer, None, checkpoints)
         if self.selection.require_all and (waiting := self._not_delivered(deliveries)):
