@@ -51,15 +51,20 @@ class Trigger:
         self.selection = selection
 
     def check(self) -> Check:
-        """Look once, without holding the lock (what --dry-run shows)."""
+        """Look once from the consumer's checkpoint in the warehouse, without holding the lock (--dry-run)."""
+        with self.store.reading():
+            checkpoints = {c.stream: c for c in self.store.checkpoints(self.consumer)}
+            return self.look_after({s: c.last_log_id for s, c in checkpoints.items()}, checkpoints)
+
+    def look_after(self, positions: dict[str, int], checkpoints: dict[str, Checkpoint] | None = None) -> Check:
+        """Look from `positions` (stream -> newest log id looked past), e.g. an orchestrator's own cursor."""
         deliveries: list[Delivery] = []
         horizon: dict[str, int] = {}
+        checkpoints = checkpoints or {}
         with self.store.reading():
             self.store.check_ready(self.selection)
-            checkpoints = {c.stream: c for c in self.store.checkpoints(self.consumer)}
             for stream in self.selection.streams():
-                after = checkpoints[stream].last_log_id if stream in checkpoints else 0
-                logs, horizon[stream] = self.store.read_after(stream, after, self.selection)
+                logs, horizon[stream] = self.store.read_after(stream, positions.get(stream, 0), self.selection)
                 deliveries.extend(log for log in logs if self.selection.is_delivery(log))
         if not deliveries:
             return Check(self.consumer, None, checkpoints)
