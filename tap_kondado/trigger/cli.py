@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from tap_kondado.trigger.api import ApiTrigger, CheckpointFile, default_checkpoint_file, load_config
 from tap_kondado.trigger.duckdb_store import DuckDBStore
 from tap_kondado.trigger.model import Selection, TriggerError
 from tap_kondado.trigger.postgres_store import PostgresStore
@@ -29,24 +30,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, command = _split(list(sys.argv[1:] if argv is None else argv))
     options = _parser().parse_args(args)
     try:
+        if options.api:
+            return _main_api(options, command)
         with _store(options) as store:
             if options.list:
                 return _list(store)
-            trigger = Trigger(
-                store, options.consumer or os.environ.get(f"{ENV_PREFIX}CONSUMER", ""), _selection(options)
-            )
-            _set_checkpoint(trigger, options)
-            if options.dry_run:
-                print(_dry_run_line(trigger.check(), command))
-                return 0
-            if not command:
-                return _no_command(options)
-            return _consume(trigger, command, options)
+            consumer = options.consumer or os.environ.get(f"{ENV_PREFIX}CONSUMER", "")
+            return _main(Trigger(store, consumer, _selection(options)), options, command)
     except TriggerError as error:
         print(f"kondado-trigger: {error}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:
         return 130
+
+
+def _main_api(options: argparse.Namespace, command: list[str]) -> int:
+    """--api: the same steps, the logs read from the API, the checkpoint in a local file."""
+    if options.duckdb or options.postgres:
+        raise TriggerError("--api reads the API itself: give no --duckdb or --postgres with it")
+    checkpoints = CheckpointFile(options.checkpoint_file or default_checkpoint_file())
+    if options.list:
+        return _list_file(checkpoints)
+    consumer = options.consumer or os.environ.get(f"{ENV_PREFIX}CONSUMER", "")
+    return _main(ApiTrigger(load_config(options.config), checkpoints, consumer, _selection(options)), options, command)
+
+
+def _main(trigger: Trigger | ApiTrigger, options: argparse.Namespace, command: list[str]) -> int:
+    _set_checkpoint(trigger, options)
+    if options.dry_run:
+        print(_dry_run_line(trigger.check(), command))
+        return 0
+    if not command:
+        return _no_command(options)
+    return _consume(trigger, command, options)
 
 
 def _no_command(options: argparse.Namespace) -> int:
@@ -56,7 +72,7 @@ def _no_command(options: argparse.Namespace) -> int:
     raise TriggerError("give the job to run after --, e.g. kondado-trigger ... -- python retrain.py")
 
 
-def _set_checkpoint(trigger: Trigger, options: argparse.Namespace) -> None:
+def _set_checkpoint(trigger: Trigger | ApiTrigger, options: argparse.Namespace) -> None:
     """--reset and --since: by hand, before looking."""
     if options.reset and not options.since:
         trigger.reset()
@@ -65,7 +81,7 @@ def _set_checkpoint(trigger: Trigger, options: argparse.Namespace) -> None:
         print(f"{trigger.consumer}: starts after {options.since}")
 
 
-def _consume(trigger: Trigger, command: list[str], options: argparse.Namespace) -> int:
+def _consume(trigger: Trigger | ApiTrigger, command: list[str], options: argparse.Namespace) -> int:
     """Run the job on what is new (with --wait: once something is), committing only when it exits 0."""
     deadline = None if options.timeout is None else time.monotonic() + options.timeout
     while True:
@@ -119,6 +135,19 @@ def _list(store: WarehouseStore) -> int:
         print(
             f"{row.consumer}\t{row.stream}\tafter log {row.last_log_id}\t"
             f"{row.deliveries} consumed\tlast: {last}\tat {when}"
+        )
+    return 0
+
+
+def _list_file(checkpoints: CheckpointFile) -> int:
+    consumers = checkpoints.read()
+    if not consumers:
+        print(f"no consumers yet in {checkpoints.path}")
+        return 0
+    for name, mine in sorted(consumers.items()):
+        last = mine.get("last_delivery") or "no delivery yet"
+        print(
+            f"{name}\tapi\t{mine.get('deliveries', 0)} consumed\tlast: {last}\tat {mine.get('committed_at') or 'never'}"
         )
     return 0
 
@@ -191,7 +220,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Run COMMAND once per delivery of new Kondado data (a pipeline log that moved rows, or a model "
         "run), remembering in the warehouse what each consumer consumed.",
         usage="kondado-trigger --consumer NAME (--pipeline ID... | --model ID... | --client ID...) [--all] "
-        "(--duckdb PATH | --postgres URL) [options] -- COMMAND [ARGS...]",
+        "(--duckdb PATH | --postgres URL | --api) [options] -- COMMAND [ARGS...]",
         epilog=__doc__.split("\n\n", 1)[1],
     )
     parser.add_argument("--consumer", help="who consumes: one checkpoint per name (e.g. retrain)")
@@ -202,6 +231,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--duckdb", metavar="PATH", help="the DuckDB file target-duckdb loads")
     parser.add_argument("--postgres", metavar="URL", help="postgresql://user:password@host:port/db")
     parser.add_argument("--schema", help="where the tap's tables are (default tap_kondado)")
+    parser.add_argument("--api", action="store_true", help="no warehouse: read the Kondado API with the tap's config")
+    parser.add_argument("--config", metavar="FILE", help="with --api: the tap's config (else TAP_KONDADO_KEY, _TOKEN)")
+    parser.add_argument("--checkpoint-file", metavar="FILE", help="with --api: where checkpoints are kept")
     criterion = parser.add_mutually_exclusive_group()
     criterion.add_argument("--min-rows", type=int, default=1, metavar="N", help="a pipeline log moved at least N rows")
     criterion.add_argument("--has-deltas", action="store_true", help="a pipeline log with has_deltas (any rows)")

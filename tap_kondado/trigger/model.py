@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 PIPELINE_LOGS = "pipeline_logs"
 MODEL_LOGS = "model_logs"
@@ -56,6 +57,12 @@ class Selection:
         """The named pipeline or model ids of `stream` (empty: every item of the selected accounts)."""
         return self.pipelines if stream == PIPELINE_LOGS else self.models
 
+    def not_delivered(self, deliveries: list[Delivery]) -> list[str]:
+        """With require_all: the named pipelines and models that have no delivery among `deliveries`."""
+        seen = {(d.stream, d.item_id) for d in deliveries}
+        wanted = [(PIPELINE_LOGS, i) for i in self.pipelines] + [(MODEL_LOGS, i) for i in self.models]
+        return [f"{'pipeline' if s == PIPELINE_LOGS else 'model'} {i}" for s, i in wanted if (s, i) not in seen]
+
     def is_delivery(self, log: Delivery) -> bool:
         if log.stream == MODEL_LOGS:
             return True  # a model run rebuilt its table; its row_count is the table's size, not new rows
@@ -101,7 +108,9 @@ class Batch:
 
     consumer: str
     deliveries: list[Delivery]
-    horizon: dict[str, int]  # stream -> newest log id read: the checkpoint after commit
+    horizon: dict[
+        str, Any
+    ]  # stream -> newest log id read (or, from the API, the tap's state): the checkpoint after commit
     committer: Callable[[Batch], None] = field(repr=False)  # writes the checkpoint (the store's transaction)
     committed: bool = False
 

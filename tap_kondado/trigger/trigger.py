@@ -68,7 +68,7 @@ class Trigger:
                 deliveries.extend(log for log in logs if self.selection.is_delivery(log))
         if not deliveries:
             return Check(self.consumer, None, checkpoints)
-        if self.selection.require_all and (waiting := self._not_delivered(deliveries)):
+        if self.selection.require_all and (waiting := self.selection.not_delivered(deliveries)):
             return Check(self.consumer, None, checkpoints, waiting)
         return Check(self.consumer, Batch(self.consumer, deliveries, horizon, self._commit), checkpoints)
 
@@ -111,13 +111,6 @@ class Trigger:
         if moment.tzinfo is not None:
             moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
         return self.store.newest_ids(moment)
-
-    def _not_delivered(self, deliveries: list[Delivery]) -> list[str]:
-        seen = {(d.stream, d.item_id) for d in deliveries}
-        wanted = [(PIPELINE_LOGS, i) for i in self.selection.pipelines] + [
-            (MODEL_LOGS, i) for i in self.selection.models
-        ]
-        return [f"{'pipeline' if s == PIPELINE_LOGS else 'model'} {i}" for s, i in wanted if (s, i) not in seen]
 
     def _commit(self, batch: Batch) -> None:
         previous = {c.stream: c for c in self.store.checkpoints(self.consumer)}
