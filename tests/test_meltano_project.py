@@ -106,6 +106,17 @@ def test_trigger_utility_is_declared_in_full(project):
     assert job["tasks"] == ["tap-kondado target-duckdb kondado-trigger:retrain"]
 
 
+def test_hub_definitions_are_the_entries_of_meltano_yml():
+    """hub/<plugin>.yml, what a team adds to its own project, is written from meltano.yml: never stale."""
+    result = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "scripts" / "write_hub_definitions.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+
+
 def test_extractor_settings_match_the_taps_about(extractor, about):
     properties = about["settings"]["properties"]
     assert [s["name"] for s in extractor["settings"]] == list(properties)
