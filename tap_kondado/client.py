@@ -67,6 +67,8 @@ class KondadoStream(RESTStream[int]):
 
     #: The field naming a record in warnings; checked by the stream itself, never converted.
     record_key: ClassVar[str] = "id"
+    #: The error that stopped this stream while the others went on (the tap then exits 1); None if none did.
+    stopped_by: KondadoAPIError | None = None
     # A redirect keeping the query string would hand the token to the host it names,
     # over any scheme: envelope.py turns a 3xx into an error instead.
     allow_redirects = False

@@ -143,13 +143,20 @@ class TapKondado(Tap):
         return PacedSession(limiter)
 
     def sync_all(self) -> None:
-        """The SDK's, plus the run summary of each stream when a stream fails (the SDK logs it only on success)."""
+        """The SDK's, plus the run summary of each stream when a stream fails (the SDK logs it only on success).
+
+        A stream that stopped while the others went on (a status stream) fails the run once they are done.
+        """
         try:
             super().sync_all()
         except Exception:
             for stream in self.streams.values():
                 stream.log_summary()
             raise
+        if stopped := [s for s in self.streams.values() if s.stopped_by is not None]:
+            reasons = "; ".join(f"{s.name}: {str(s.stopped_by).removeprefix(s.name + ': ')}" for s in stopped)
+            msg = f"{len(stopped)} stream(s) stopped early, the others ran to their end: {reasons}"
+            raise KondadoAPIError(msg)
 
     def discover_streams(self) -> list[KondadoStream]:
         """The log streams and the status streams (not selected by default), which ask about ids the logs named.
