@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import reprlib
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -42,6 +43,11 @@ DEFAULT_MAX_RETRIES = 5
 RATE_LIMIT_MAX_CONSECUTIVE = 5  # RATE_LIMIT_EXCEEDED answers in a row before giving up
 BACKOFF_CAP_SECONDS = 60.0
 MAX_NAMED_WAIT_SECONDS = 15 * 60.0  # a longer wait the API names ends the run: run again later
+
+# A bad value as a warning shows it: a few levels and characters, whatever the API sent (a full
+# repr of a value nested 900 levels deep can overflow the stack; one of a megabyte floods the log).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist, _SHOWN.maxdict = 3, 80, 80, 4, 4
 
 TRANSIENT_ERRORS = (
     KondadoTransientError,
@@ -183,11 +189,11 @@ class KondadoStream(RESTStream[int]):
             if converted is INVALID:
                 self._warn_once(
                     f"bad:{name}",
-                    "%s: id %s has %s=%r, not %s; emitted as null",
+                    "%s: id %s has %s=%s, not %s; emitted as null",
                     self.name,
                     row.get(self.record_key),
                     name,
-                    value,
+                    _SHOWN.repr(value),
                     type_name,
                 )
                 converted = None

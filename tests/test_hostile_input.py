@@ -142,6 +142,17 @@ BODY_CASES = [
         fatal(SHAPE + "'data.pagination.next_start_element_id' is missing"),
         id="no-cursor",
     ),
+    # Nested past what any JSON reader follows: one line, not a RecursionError; the same document again.
+    pytest.param(
+        raw(b"[" * 100_000 + b"]" * 100_000),
+        fatal("HTTP 200 with a JSON body nested too deeply to read (200,000 bytes)"),
+        id="nested-100000-lists",
+    ),
+    pytest.param(
+        raw(b'{"data":' * 100_000 + b"null" + b"}" * 100_000),
+        fatal("HTTP 200 with a JSON body nested too deeply to read (900,004 bytes)"),
+        id="nested-100000-objects",
+    ),
     # The cursor.
     pytest.param(cursor("1099"), ACCEPTED, id="cursor-digit-string"),
     pytest.param(cursor(" 1099 "), ACCEPTED, id="cursor-digit-string-spaces"),
@@ -263,6 +274,31 @@ def test_the_command_line_reports_a_bad_id_in_one_line_and_keeps_the_last_good_b
     assert "Traceback" not in run.stderr
     assert run.ids("model_logs") == [1051, 1052]
     assert bookmark(run.final_state, "model_logs") == 1052
+
+
+def test_the_command_line_reports_a_page_nested_100000_levels_in_one_line(make_sim):
+    sim = make_sim(pipeline_logs=0, model_logs=0)
+    sim.schedule({1: {"kind": "body", "body": "[" * 100_000 + "]" * 100_000}})
+    run = run_tap(config_for(sim.url))
+    assert run.returncode == 1
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert errors == ["HTTP 200 with a JSON body nested too deeply to read (200,000 bytes)"]
+    assert "Traceback" not in run.stderr
+    assert "RecursionError" not in run.stderr
+
+
+def test_a_value_nested_as_deep_as_the_reader_goes_is_one_short_warning(caplog):
+    """Deep enough to parse, shown nested a few levels only: a full repr could overflow the stack."""
+    nested = "[" * 900 + "]" * 900
+    body = json.dumps(page_body([{"id": 1001, "client_id": 1, "pipeline_name": "@"}], None))
+    body = body.replace('"@"', nested).encode()
+    with caplog.at_level(logging.WARNING):
+        run = sync_in_process(lambda path, _params: (200, body) if path == "/pipeline_logs" else (200, EMPTY_PAGE))
+    assert run.error is None
+    assert [r["pipeline_name"] for r in run.records("pipeline_logs")] == [None]
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "pipeline_name=[[[" in warning
+    assert len(warning) < 200
 
 
 # --- record values ---------------------------------------------------------------------
