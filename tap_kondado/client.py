@@ -165,7 +165,7 @@ class KondadoStream(RESTStream[int]):
             if name == self.record_key:  # the stream checks it itself
                 continue
             if "integer" in types:
-                converters.append((name, (int,), to_integer, "an integer"))
+                converters.append((name, (), to_integer, "a 64-bit integer"))  # an int too: its range
             elif "number" in types:
                 converters.append((name, (int, Decimal), to_number, "a number"))
             elif "boolean" in types:

@@ -313,10 +313,13 @@ VALUE_CASES = [
     ("row_count", "NaN", None),  # warned (first bad row_count)
     ("row_count", "12.5", None),
     ("row_count", True, None),
-    ("raw_row_count", "123456789012345678901234567890", 123456789012345678901234567890),
-    ("raw_row_count", 2**70, 2**70),
+    ("row_count", 2**63 - 1, 2**63 - 1),  # the largest a bigint column holds
+    ("row_count", 2**64, None),  # no target column holds it: target-postgres would fail the batch
+    ("row_count", -(2**63) - 1, None),
+    ("raw_row_count", "123456789012345678901234567890", None),  # warned
+    ("raw_row_count", 2**70, None),
     ("raw_row_count", "-7", -7),
-    ("raw_row_count", "1e5000", None),  # warned: a 5001-digit count is no count
+    ("raw_row_count", "1e5000", None),  # a 5001-digit count is no count
     ("raw_row_count", "1_000", None),
     ("raw_row_count", "١٢", None),
     ("pipeline_id", "702", 702),
@@ -352,9 +355,9 @@ VALUE_CASES = [
 ]
 # One warning per stream and field per run, naming the first bad value.
 VALUE_WARNINGS = {
-    "row_count": "'NaN', not an integer",
-    "raw_row_count": "'1e5000', not an integer",
-    "pipeline_id": "'seven', not an integer",
+    "row_count": "'NaN', not a 64-bit integer",
+    "raw_row_count": "'123456789012345678901234567890', not a 64-bit integer",
+    "pipeline_id": "'seven', not a 64-bit integer",
     "execution_time_seconds": "'NaN', not a number",
     "mb_estimate": "'0x1A', not a number",
     "pipeline_name": "{'pt': 'Blog'}, not a string",
