@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tap_kondado import status_memory
-from tap_kondado.envelope import NO_STATUS_CODE, parse_status
+from tap_kondado.envelope import NO_STATUS_CODE, UNEXPECTED_ANSWER_CODE, parse_status
 from tap_kondado.errors import KondadoAPIError, RateLimitedError
 from tap_kondado.lookback import comparable
 from tap_kondado.status_memory import IdMemory
@@ -96,4 +96,7 @@ def test_an_error_answer_is_the_error_it_stands_for():
         parse_status(_answer({"success": False, "error": "RATE_LIMIT_EXCEEDED", "message": "in 60 seconds"}), 1)
     with pytest.raises(KondadoAPIError) as caught:
         parse_status(_answer([ENTRY]), 1)
-    assert caught.value.code is None  # not about the id: ends the run
+    assert caught.value.code == UNEXPECTED_ANSWER_CODE  # about that id: skipped, the stream goes on
+    with pytest.raises(KondadoAPIError) as caught:
+        parse_status(_answer(None, status=401), 1)
+    assert caught.value.code == "UNAUTHORIZED"  # about the key: stops the stream
