@@ -12,6 +12,10 @@ so the memory survives whether or not the status stream was selected in the run 
 wrote it, and a status stream running alone finds it there. Every STATE carries the whole
 memory, so what a killed run had learnt is kept too.
 
+A newest log dated in the future (a clock gone wrong) counts as written now: it would keep
+its id asked about for ever and its name never updated; a remembered one is replaced by the
+id's next log.
+
 Linear in the ids: a STATE repeats the whole memory, so once it outweighs the logs of a
 page the log streams write one only every few pages (`worth_a_state`): STATE bytes stay
 about those of the logs, not ids x pages. Bounded: an id is not added when its log is
@@ -77,6 +81,9 @@ class IdMemory:
         self.days = days
         now = now or datetime.datetime.now(datetime.timezone.utc)
         self.cutoff = str(comparable(now - datetime.timedelta(days=days)))
+        self.now = str(comparable(now))
+        #: Ids remembered with a newest log in the future, set to now: any log of this run is newer.
+        self._from_the_future: set[str] = set()
 
     @property
     def ids(self) -> dict[str, dict[str, Any]]:
@@ -87,9 +94,12 @@ class IdMemory:
             entries = remembered.items() if isinstance(remembered, dict) else ()
             # The same dict for the whole run (saw() runs per log); entries that are no dict are dropped,
             # and those already too old: the cutoff holds for the run, so none grows stale later.
-            self._ids = state[STATE_KEY] = RememberedIds(
-                (k, dict(v)) for k, v in entries if isinstance(v, dict) and self._fresh(v)
-            )
+            ids = RememberedIds((k, dict(v)) for k, v in entries if isinstance(v, dict) and self._fresh(v))
+            for key, entry in ids.items():
+                if str(entry.get("newest_log_at")) > self.now:  # else fresh for ever, its name never updated
+                    entry["newest_log_at"] = self.now
+                    self._from_the_future.add(key)
+            self._ids = state[STATE_KEY] = ids
         return self._ids
 
     def count(self) -> int:
@@ -106,12 +116,14 @@ class IdMemory:
         created = comparable(created)
         if created is None or created < self.cutoff:
             return
+        created = min(created, self.now)  # a log dated in the future was written by now, no later
         key = str(object_id)
         ids = self.ids
         known = ids.get(key)
         if known is None:
             ids[key] = {"client_id": log.get("client_id"), "name": log.get(self.name_field), "newest_log_at": created}
-        elif created >= str(known.get("newest_log_at") or ""):
+        elif created >= str(known.get("newest_log_at") or "") or key in self._from_the_future:
+            self._from_the_future.discard(key)
             known["client_id"] = log.get("client_id")
             known["name"] = log.get(self.name_field)
             known["newest_log_at"] = created

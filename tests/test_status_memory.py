@@ -54,6 +54,22 @@ def test_ids_too_old_drop_out_and_the_count_is_capped(monkeypatch):
     assert sorted(state["ids"], key=int) == ["4", "13", "14"]
 
 
+def test_a_newest_log_in_the_future_counts_as_now_and_the_next_log_replaces_it():
+    future = "2099-01-01T00:00:00.000Z"
+    state = {"ids": {"7": {"client_id": 1, "name": "old name", "newest_log_at": future}}}
+    memory = _memory(state)
+    assert memory.current()[0][1]["newest_log_at"] == _ago(0)  # not fresh for ever
+    memory.saw(_log(7, 1, "new name"))  # older than "now", newer than whatever wrote 2099
+    assert state["ids"]["7"] == {"client_id": 1, "name": "new name", "newest_log_at": _ago(1)}
+    memory.saw(_log(7, 2, "a re-read older log"))
+    assert state["ids"]["7"]["name"] == "new name"
+
+    memory.saw({**_log(8, 0, "from a wrong clock"), "createdAt": future})
+    assert state["ids"]["8"]["newest_log_at"] == _ago(0)
+    month_later = NOW + datetime.timedelta(days=31)  # no log since: they drop out like any other
+    assert IdMemory(lambda: state, "pipeline_id", "pipeline_name", 30, now=month_later).current() == []
+
+
 def test_what_json_made_of_the_memory_reads_back():
     state: dict = {}
     memory = _memory(state)
