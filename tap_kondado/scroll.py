@@ -178,6 +178,7 @@ class Scroll:
             interval=interval_from_env(),
             # The ETA plays the rate limits forward (issue 17).
             windows=limiter_windows(getattr(stream.requests_session, "limiter", None)),
+            probe=lambda position: stream.probe(context, position),  # where the logs end, for the ETA
         )
         #: The paginator, set by get_records from `_start_scroll`.
         self._paginator: ScrollPaginator
@@ -287,7 +288,8 @@ class Scroll:
         else:
             yield from self._lookback.emit(new_records)
             self._lookback.page_done(records)
-        self._progress.page(records[-1].get("createdAt") if records else None)
+        last = records[-1] if records else {}
+        self._progress.page(last.get("createdAt"), last.get("id"))
         # The SDK resumes this generator only once the page's last record is written and
         # counted; a STATE now means a run killed before the next page repeats nothing, and
         # one killed mid-page repeats only what it emitted of that page. A STATE repeats the
