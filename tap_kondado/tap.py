@@ -19,6 +19,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
+from typing_extensions import override
 
 from tap_kondado import redaction
 from tap_kondado.client import DEFAULT_API_URL, KondadoStream
@@ -31,7 +32,10 @@ from tap_kondado.streams import ModelLogsStream, ModelStatusStream, PipelineLogs
 from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import FrameType
+
+    from singer_sdk.streams import Stream
 
 #: Seconds a cancel waits for a write to a target that stopped reading before exiting without it.
 STUCK_OUTPUT_SECONDS = 5.0
@@ -153,6 +157,16 @@ class TapKondado(Tap):
             for stream in self.streams.values():
                 stream.log_summary()
             raise
+        self._fail_if_a_stream_stopped()
+
+    @override
+    def run_sync_dry_run(self, dry_run_record_limit: int | None = 1, streams: Iterable[Stream] | None = None) -> bool:
+        """The SDK's (`--test`), failing as a run does when a stream stopped while the others went on."""
+        passed = super().run_sync_dry_run(dry_run_record_limit, streams)
+        self._fail_if_a_stream_stopped()
+        return passed
+
+    def _fail_if_a_stream_stopped(self) -> None:
         if stopped := [s for s in self.streams.values() if s.stopped_by is not None]:
             reasons = "; ".join(f"{s.name}: {str(s.stopped_by).removeprefix(s.name + ': ')}" for s in stopped)
             msg = f"{len(stopped)} stream(s) stopped early, the others ran to their end: {reasons}"

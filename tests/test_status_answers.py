@@ -9,7 +9,9 @@ command against the simulator.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import io
 import json
 import logging
 from typing import Any
@@ -18,7 +20,8 @@ import pytest
 
 from tap_kondado.errors import KondadoAPIError
 from tap_kondado.lookback import comparable
-from tests.in_process import EMPTY_PAGE, InProcessRun, sync_in_process
+from tap_kondado.tap import TapKondado
+from tests.in_process import EMPTY_PAGE, FAKE_URL, FakeTransport, InProcessRun, sync_in_process
 from tests.responses import page_body
 from tests.tap_runner import TEST_KEY, config_for, run_tap
 from tests.test_status import YEAR, memory, run_selected
@@ -142,3 +145,19 @@ def test_through_the_command_a_stopped_status_stream_ends_the_run_in_one_line(ma
     assert run.ids("pipeline_logs") == new
     assert run.records("pipeline_status")
     assert json.dumps(run.final_state)  # a STATE still closes the run
+
+
+def test_the_connection_test_fails_when_a_status_stream_stopped():
+    """`--test` runs every stream, the status streams too: one that stopped fails it, as it fails a run."""
+    tap = TapKondado(config=config_for(FAKE_URL), state=remembered())
+    transport = FakeTransport(pipeline_answers((401, b"")))
+    tap.paced_session.mount("http://", transport)
+    with contextlib.redirect_stdout(io.TextIOWrapper(io.BytesIO())):
+        try:
+            with pytest.raises(KondadoAPIError, match="pipeline_status: HTTP 401"):
+                tap.run_sync_dry_run()
+        finally:
+            tap.message_writer.flush()  # what it buffered goes to the redirect, not to the test's stdout at exit
+    asked = [path for path, _ in transport.requests]
+    assert f"/pipelines/{IDS[0]}/status" in asked
+    assert "/pipeline_logs" in asked
