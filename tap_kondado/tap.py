@@ -146,6 +146,7 @@ class TapKondado(Tap):
             return PacedSession(SharedRateBudget(limiter.windows, path, answer_timeout=answer_timeout))
         return PacedSession(limiter)
 
+    @override
     def sync_all(self) -> None:
         """The SDK's, plus the run summary of each stream when a stream fails (the SDK logs it only on success).
 
