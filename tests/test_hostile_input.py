@@ -205,6 +205,11 @@ BODY_CASES = [
         id="id-a-boolean",
     ),
     pytest.param(
+        records({"id": 1051}, {"id": 2**64}),
+        fatal("pipeline_logs: a record after id 1051 has id 18446744073709551616, past a 64-bit integer"),
+        id="id-past-64-bits",
+    ),
+    pytest.param(
         records({"id": 1051}, "1052"),
         fatal("pipeline_logs: a record after id 1051 is str, not an object"),
         id="record-a-string",
