@@ -27,10 +27,11 @@ lint: setup
 demo: setup                    ## simulator -> meltano run tap-kondado target-duckdb -> report
 	$(BIN)/python scripts/demo.py
 
-bench: setup                   ## pacing, CPU and memory; start_date seek; lookback cost per run; trigger idle check
+bench: setup                   ## pacing, CPU and memory; start_date seek; lookback cost; id memory; trigger idle check
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench_seek.py
 	$(BIN)/python benchmarks/lookback_cost.py
+	$(BIN)/python benchmarks/bench_status_memory.py
 	$(BIN)/python benchmarks/bench_trigger.py
 
 simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import reprlib
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -43,6 +44,11 @@ RATE_LIMIT_MAX_CONSECUTIVE = 5  # RATE_LIMIT_EXCEEDED answers in a row before gi
 BACKOFF_CAP_SECONDS = 60.0
 MAX_NAMED_WAIT_SECONDS = 15 * 60.0  # a longer wait the API names ends the run: run again later
 
+# A bad value as a warning shows it: a few levels and characters, whatever the API sent (a full
+# repr of a value nested 900 levels deep can overflow the stack; one of a megabyte floods the log).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist, _SHOWN.maxdict = 3, 80, 80, 4, 4
+
 TRANSIENT_ERRORS = (
     KondadoTransientError,
     ConnectionError,  # includes ConnectionResetError
@@ -67,6 +73,8 @@ class KondadoStream(RESTStream[int]):
 
     #: The field naming a record in warnings; checked by the stream itself, never converted.
     record_key: ClassVar[str] = "id"
+    #: The error that stopped this stream while the others went on (the tap then exits 1); None if none did.
+    stopped_by: KondadoAPIError | None = None
     # A redirect keeping the query string would hand the token to the host it names,
     # over any scheme: envelope.py turns a 3xx into an error instead.
     allow_redirects = False
@@ -157,7 +165,7 @@ class KondadoStream(RESTStream[int]):
             if name == self.record_key:  # the stream checks it itself
                 continue
             if "integer" in types:
-                converters.append((name, (int,), to_integer, "an integer"))
+                converters.append((name, (), to_integer, "a 64-bit integer"))  # an int too: its range
             elif "number" in types:
                 converters.append((name, (int, Decimal), to_number, "a number"))
             elif "boolean" in types:
@@ -181,11 +189,11 @@ class KondadoStream(RESTStream[int]):
             if converted is INVALID:
                 self._warn_once(
                     f"bad:{name}",
-                    "%s: id %s has %s=%r, not %s; emitted as null",
+                    "%s: id %s has %s=%s, not %s; emitted as null",
                     self.name,
                     row.get(self.record_key),
                     name,
-                    value,
+                    _SHOWN.repr(value),
                     type_name,
                 )
                 converted = None

@@ -4,8 +4,8 @@ Kondado sends several numbers as JSON strings ("0.486988", "256"); they become J
 numbers through `Decimal`, so a value comes out digit for digit as it went in. A field
 that changes type is brought back where that loses nothing (a name sent as the number
 2024 becomes "2024", "true" becomes true). What cannot be represented faithfully ("NaN",
-"abc", "1.5" for a row count, an object for a name) is INVALID: the caller emits null
-and warns.
+"abc", "1.5" or 2^64 for a row count, an object for a name) is INVALID: the caller emits
+null and warns.
 """
 
 from __future__ import annotations
@@ -21,18 +21,26 @@ INVALID = object()  # sentinel: the value could not be converted
 # Counts and durations this big are no counts or durations; bounding the exponent also
 # keeps int() fast and the result under Python's 4,300-digit limit for printing an int.
 MAX_EXPONENT = 1000
+# An integer field's range: a bigint column's, the widest integer column every target has.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _BOOLEANS = {"true": True, "false": False}
 _DIGITS = re.compile(r"[0-9]+")  # str.isdigit() also takes "²" and "١٢", which int() refuses or reads
 
 
 def to_integer(value: Any) -> Any:
-    """An integer field: int, or a string holding an integral number ("256", " 1e3 ")."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+    """An integer field: a signed 64-bit int, or a string holding one ("256", " 1e3 ").
+
+    A larger one is INVALID: no target's integer column holds it (target-postgres fails the
+    batch, target-duckdb makes a HUGEINT column staging cannot cast).
+    """
+    if value is None:
         return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if INT64_MIN <= value <= INT64_MAX else INVALID
     number = _decimal(value)
     if number is INVALID or number is None:
         return number
-    if number != number.to_integral_value():
+    if number != number.to_integral_value() or not INT64_MIN <= number <= INT64_MAX:
         return INVALID
     return int(number)
 

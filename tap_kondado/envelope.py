@@ -30,10 +30,15 @@ if TYPE_CHECKING:
 
 RATE_LIMIT_CODE = "RATE_LIMIT_EXCEEDED"
 NO_STATUS_CODE = "NO_STATUS_IN_ANSWER"
+# Codes the tap gives answers that carry none of the API's own: a status stream skips the id.
+UNEXPECTED_ANSWER_CODE = "UNEXPECTED_ANSWER"  # JSON, but not the shape of a status
+REFUSED_CODE = "UNAUTHORIZED"  # HTTP 401/403 without an error body
+TOO_DEEP_CODE = "ANSWER_NESTED_TOO_DEEPLY"  # more nesting than the JSON reader can follow
 DEFAULT_RETRY_AFTER = 60.0
 _SECONDS_IN_MESSAGE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:seconds?|segundos?|secs?|s)\b", re.IGNORECASE)
 _CACHE_ATTR = "_kondado_page"  # parsed once in validate_response, reused by the paginator
 _NOT_JSON = object()
+_TOO_DEEP = object()
 _SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")  # a Retry-After in seconds (HTTP dates are not honoured)
 
 
@@ -89,17 +94,20 @@ def _parse(response: requests.Response, read_body: Callable[[Any], Any] | None =
         )
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
         _raise_if_failure(body)
-        raise KondadoAPIError(f"HTTP {status} {response.reason}: the API refused the key/token")
+        raise KondadoAPIError(f"HTTP {status} {response.reason}: the API refused the key/token", code=REFUSED_CODE)
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         raise KondadoTransientError(f"HTTP {status} {response.reason}", response)
     if status >= HTTPStatus.BAD_REQUEST:
         _raise_if_failure(body)
-        raise KondadoAPIError(f"HTTP {status} {response.reason} (is api_url right?)")
+        raise KondadoAPIError(f"HTTP {status} {response.reason} (is api_url right?)", code=f"HTTP_{status}")
     if status >= HTTPStatus.MULTIPLE_CHOICES:
         raise KondadoAPIError(
             f"HTTP {status} {response.reason}: a redirect ({_origin(response.headers.get('Location'))}), "
             "which the tap does not follow: the token travels in the URL. Is api_url right?"
         )
+    if body is _TOO_DEEP:  # no retry: the same server sends the same document again
+        msg = f"HTTP {status} with a JSON body nested too deeply to read ({len(response.content):,} bytes)"
+        raise KondadoAPIError(msg, code=TOO_DEEP_CODE)
     if body is _NOT_JSON:
         raise KondadoTransientError(_describe_non_json(response), response)
     return (read_body or _page_from_body)(body)
@@ -122,6 +130,8 @@ def _json_or_none(response: requests.Response) -> Any:
         return json.loads(response.content, parse_float=Decimal)
     except ValueError:  # empty, truncated, HTML proxy page, bad encoding
         return _NOT_JSON
+    except RecursionError:  # the C reader's depth limit: far deeper than any real answer
+        return _TOO_DEEP
 
 
 def _describe_non_json(response: requests.Response) -> str:
@@ -160,14 +170,17 @@ def _page_from_body(body: Any) -> Page:
 
 
 def _status_from_body(body: Any, object_id: int) -> dict[str, Any]:
+    """The id's status; any other shape is an error about that id (UNEXPECTED_ANSWER), not about the run."""
     if not isinstance(body, dict):
-        raise KondadoAPIError(f"unexpected response: top level is {_kind(body)}, expected an object")
+        msg = f"unexpected response: top level is {_kind(body)}, expected an object"
+        raise KondadoAPIError(msg, code=UNEXPECTED_ANSWER_CODE)
     _raise_if_failure(body)
     statuses = body
     while "success" in statuses or "data" in statuses:  # enveloped once (or twice, as the logs are)
         statuses = statuses.get("data")
         if not isinstance(statuses, dict):
-            raise KondadoAPIError(f"unexpected response: 'data' is {_kind(statuses)}, expected an object")
+            msg = f"unexpected response: 'data' is {_kind(statuses)}, expected an object"
+            raise KondadoAPIError(msg, code=UNEXPECTED_ANSWER_CODE)
         _raise_if_failure(statuses)
     status = statuses.get(str(object_id))
     if not isinstance(status, dict):

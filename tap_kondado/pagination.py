@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.pagination import BaseAPIPaginator
 
+from tap_kondado.conversion import INT64_MAX
 from tap_kondado.envelope import Page
 from tap_kondado.errors import ScrollError
 
@@ -125,6 +126,9 @@ class ScrollPaginator(BaseAPIPaginator[int]):
             raise ScrollError(msg)
         record_id = record.get("id")
         if isinstance(record_id, int) and not isinstance(record_id, bool):
+            if record_id > INT64_MAX:  # no target's key column holds it: stop before it, not in the target
+                msg = f"{self.stream_name}: a record after id {after} has id {record_id}, past a 64-bit integer"
+                raise ScrollError(msg)
             return record_id
         shown = str(record_id) if isinstance(record_id, Decimal) else repr(record_id)
         msg = (

@@ -14,8 +14,11 @@ came back (a run's first burst is not repeated), each request also taking what t
 fastest recent page took beyond the pacing; without limits, what the recent pages took.
 It stays "unknown" until MIN_PAGES pages have been read and the recent pages' density
 agrees with the whole scroll's within DENSITY_AGREEMENT: logs thinning or thickening make
-any extrapolation wrong. The API does not say where the logs end: if the newest log is
-older than now, the scroll ends sooner than the ETA says.
+any extrapolation wrong. The API does not say where the logs end: the first time an ETA
+is due, a few probes ahead find out (scroll_end.py). If the logs run on to about now, the
+createdAt still to cover runs to now; if they stop earlier, the pages left are the ids
+to the end over the ids a page covered lately, and the ETA is "unknown" while the end is
+not known to within END_PRECISION of the ids left.
 """
 
 from __future__ import annotations
@@ -29,12 +32,16 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tap_kondado.errors import KondadoAPIError
 from tap_kondado.lookback import comparable, parse_time
 from tap_kondado.rate_limit import Window, ready_at
+from tap_kondado.scroll_end import END_PRECISION, ScrollEnd, find_end
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
+
+    from tap_kondado.envelope import Page
 
 DEFAULT_INTERVAL = 30.0  # seconds between progress lines
 INTERVAL_ENV = "KONDADO_PROGRESS_SECONDS"  # tests shorten it
@@ -110,10 +117,12 @@ class Progress:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime.datetime] = utc_now,
         windows: tuple[Window, ...] = (),
+        probe: Callable[[int], Page] | None = None,
     ) -> None:
         """Start counting; `clock` (seconds) and `now` (UTC wall time) are injectable for tests.
 
-        `windows`: the rate limits the requests are paced by (limiter_windows).
+        `windows`: the rate limits the requests are paced by (limiter_windows); `probe`: one
+        page at a `start_element_id`, to find where the scroll ends (None: no ETA past now's).
         """
         self.logger, self.stream, self.stats, self.client_id = logger, stream, stats, client_id
         self.interval, self._clock, self._now = interval, clock, now
@@ -123,19 +132,25 @@ class Progress:
         self._logs_at_start, self._requests_at_start = stats.logs, stats.requests
         self._last_line = clock()
         self._pages = 0
-        # (page number, clock, createdAt seconds) of pages that moved createdAt forward
-        self._first: tuple[int, float, float] | None = None
-        self._recent: collections.deque[tuple[int, float, float]] = collections.deque(maxlen=RECENT_PAGES + 1)
+        # (page number, clock, createdAt seconds, last id) of pages that moved createdAt forward
+        self._first: tuple[int, float, float, int | None] | None = None
+        self._recent: collections.deque[tuple[int, float, float, int | None]] = collections.deque(
+            maxlen=RECENT_PAGES + 1
+        )
         self.newest_created: datetime.datetime | None = None
+        self._probe = probe
+        #: Where the scroll ends, once probed (None: not yet, no probe, or the probe failed).
+        self.scroll_end: ScrollEnd | None = None
+        self._end_probed = False
 
-    def page(self, last_created_at: object) -> None:
-        """A page was emitted; `last_created_at` is its last log's createdAt (as the API sent it)."""
+    def page(self, last_created_at: object, last_id: int | None = None) -> None:
+        """A page was emitted; `last_created_at` is its last log's createdAt (as the API sent it), `last_id` its id."""
         self._pages += 1
         self._answers.append(self._clock())
         created = parse_time(last_created_at)
         if created is not None and (self.newest_created is None or created > self.newest_created):
             self.newest_created = created
-            sample = (self._pages, self._clock(), created.timestamp())
+            sample = (self._pages, self._clock(), created.timestamp(), last_id)
             self._recent.append(sample)
             if self._first is None:
                 self._first = sample
@@ -147,10 +162,10 @@ class Progress:
         self.log(final=True)
 
     def eta_seconds(self) -> float | None:
-        """Requests left (createdAt up to now at the recent density) times the time one takes; None: unknown."""
+        """Requests left (to where the scroll ends, at the recent density) times the time one takes; None: unknown."""
         if self._first is None or self._pages < MIN_PAGES:
             return None
-        (page_a, clock_a, created_a), (page_b, clock_b, created_b) = self._recent[0], self._recent[-1]
+        (page_a, clock_a, created_a, id_a), (page_b, clock_b, created_b, id_b) = self._recent[0], self._recent[-1]
         pages, whole = page_b - page_a, page_b - self._first[0]
         if pages <= 0 or created_b <= created_a:
             return None
@@ -158,11 +173,46 @@ class Progress:
         overall = (created_b - self._first[2]) / whole
         if not 1 / DENSITY_AGREEMENT <= per_page / overall <= DENSITY_AGREEMENT:
             return None  # the logs grow denser or sparser: no extrapolation holds
-        behind = self._now().timestamp() - created_b
-        left = math.ceil(max(0.0, behind) / per_page)
+        now = self._now().timestamp()
+        left: int | None = math.ceil(max(0.0, now - created_b) / per_page)
+        if self._probe is not None:
+            ids_per_page = (id_b - id_a) / pages if id_a is not None and id_b is not None else 0.0
+            left = self._pages_to_the_end(left, id_b, ids_per_page, now - END_PRECISION * (now - created_b))
+        if left is None:
+            return None
         if not self.windows:
             return left * (clock_b - clock_a) / pages
         return self._paced_seconds(left)
+
+    def _pages_to_the_end(self, to_now: int, position: int | None, ids_per_page: float, recent: float) -> int | None:
+        """The pages left where the scroll ends (probed once): `to_now` if the logs run on to now; None: unknown."""
+        if position is None or ids_per_page <= 0:
+            return None
+        if not self._end_probed:
+            self._end_probed = True
+            far = position + math.ceil(to_now * ids_per_page)  # where the logs would be by now
+            self.scroll_end = self._find_end(position, far, recent=recent, page_ids=ids_per_page)
+        if self.scroll_end is None:
+            return None
+        if self.scroll_end.high is None:
+            return to_now
+        ids_left = self.scroll_end.ids_left(position, ids_per_page)  # the logs stop before now: the ids to the end
+        return None if ids_left is None else max(1, math.ceil(ids_left / ids_per_page))  # still running: one more
+
+    def _find_end(self, position: int, far: int, **search: Any) -> ScrollEnd | None:
+        """Probe where the scroll ends (once); each probe counted among the answers the pacing plays forward."""
+        assert self._probe is not None  # noqa: S101
+
+        def probe(start: int) -> Page:
+            page = self._probe(start)
+            self._answers.append(self._clock())
+            return page
+
+        try:
+            return find_end(probe, position, far, **search)
+        except KondadoAPIError as exc:  # the scroll's own next request will say what is wrong
+            self.logger.info("%s: where the logs end is unknown (%s): no ETA this run", self.stream, exc)
+            return None
 
     def _paced_seconds(self, count: int) -> float:
         """Seconds `count` more requests take under the windows, from the times the last pages came back."""
@@ -196,8 +246,8 @@ class Progress:
 
     def log(self, *, final: bool = False) -> None:
         """One INFO line, with the same facts in `extra`."""
-        self._last_line = self._clock()
         facts = self.fields(final=final)
+        self._last_line = self._clock()  # after the facts: finding where the logs end takes requests
         where = self.stream if self.client_id is None else f"{self.stream} (client_id {self.client_id})"
         reached = (
             "no log yet"

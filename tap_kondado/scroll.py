@@ -15,6 +15,7 @@ the lookback's bookkeeping, and each log's pipeline or model id for the status s
 from __future__ import annotations
 
 import datetime
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tap_kondado.client import KondadoStream
@@ -177,6 +178,7 @@ class Scroll:
             interval=interval_from_env(),
             # The ETA plays the rate limits forward (issue 17).
             windows=limiter_windows(getattr(stream.requests_session, "limiter", None)),
+            probe=lambda position: stream.probe(context, position),  # where the logs end, for the ETA
         )
         #: The paginator, set by get_records from `_start_scroll`.
         self._paginator: ScrollPaginator
@@ -186,6 +188,9 @@ class Scroll:
         self._lookback: LookbackPass | None = None
         #: Ids up to here are re-read window logs: they must not move the bookmark (-1: none).
         self._window_until: int = -1
+        #: Logs since the last STATE this scroll wrote, and when it wrote it (monotonic seconds).
+        self._logs_since_state = 0
+        self._state_at = time.monotonic()
 
     # --- what the scroll asks of its stream ------------------------------------
 
@@ -283,11 +288,17 @@ class Scroll:
         else:
             yield from self._lookback.emit(new_records)
             self._lookback.page_done(records)
-        self._progress.page(records[-1].get("createdAt") if records else None)
+        last = records[-1] if records else {}
+        self._progress.page(last.get("createdAt"), last.get("id"))
         # The SDK resumes this generator only once the page's last record is written and
         # counted; a STATE now means a run killed before the next page repeats nothing, and
-        # one killed mid-page repeats only what it emitted of that page.
-        self._write_state_message()
+        # one killed mid-page repeats only what it emitted of that page. A STATE repeats the
+        # status streams' whole id memory: with thousands of ids, one every few pages only.
+        self._logs_since_state += len(records)
+        memory = self.stream._memory
+        if memory is None or memory.worth_a_state(self._logs_since_state, time.monotonic() - self._state_at):
+            self._write_state_message()
+            self._logs_since_state, self._state_at = 0, time.monotonic()
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:  # noqa: ARG002
         """Values of their schema types, only the schema's fields, and the createdAt of the bookmark."""

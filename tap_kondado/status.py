@@ -10,8 +10,9 @@ envelope.py (`parse_status`, both shapes) and the record shaped by `KondadoStrea
 Not selected by default: a run that does not select them makes no request for them; under
 Meltano, whose default `select` (`*.*`) would pick them anyway, only a `select` pattern naming
 them runs them.
-An id answered with an error of its own (NOT_FOUND: deleted, no access) is one warning
-and the run goes on; a refused key/token or retries used up end the run as on the logs.
+An id answered with an error of its own (NOT_FOUND: deleted, no access; an HTTP 404; an answer
+of another shape) is one warning and the stream goes on. A refused key/token or retries used up
+stop the status stream alone: the other streams still run, and the tap exits 1 at the end.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from typing_extensions import override
 
 from tap_kondado.client import KondadoStream
 from tap_kondado.envelope import parse_status
@@ -148,6 +151,16 @@ class StatusStream(KondadoStream):
         days = float(self.config.get("status_days", DEFAULT_STATUS_DAYS))
         return IdMemory(lambda: self.get_context_state(None), self.id_field, self.name_field, days)
 
+    @override
+    def sync(self, context: Context | None = None) -> None:
+        """The SDK's, but an error that stops this stream stops no other (the tap exits 1 at the end)."""
+        try:
+            super().sync(context)
+        except KondadoAPIError as exc:
+            self.stopped_by = exc
+            reason = str(exc).removeprefix(f"{self.name}: ")
+            self.logger.warning("%s: stopped: %s; the other streams go on", self.name, reason)
+
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:  # noqa: ARG002
         """No parameters but the key and token (added by the authenticator)."""
         return {}
@@ -181,7 +194,8 @@ class StatusStream(KondadoStream):
                     if exc.code is None or exc.code in AUTH_ERROR_CODES:
                         raise
                     self.stats.skipped += 1
-                    self.logger.warning("%s: %s %d skipped: %s", self.name, self.id_field, object_id, exc)
+                    said = str(exc) if exc.code in str(exc) else f"{exc.code}: {exc}"
+                    self.logger.warning("%s: %s %d skipped: %s", self.name, self.id_field, object_id, said)
                     continue
                 self.stats.new += 1
                 yield self._record(object_id, remembered, status)

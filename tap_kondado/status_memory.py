@@ -9,17 +9,25 @@ Where it lives: in the state of the status stream, `bookmarks.<pipeline_status|m
 `{"<id>": {"client_id": 1, "name": "...", "newest_log_at": "<createdAt>"}}`. A stream
 without a replication key keeps that dict as it is; Meltano keeps each stream's bookmark,
 so the memory survives whether or not the status stream was selected in the run that
-wrote it, and a status stream running alone finds it there. The log streams write a STATE
-after every page, so what a killed run had learnt is kept too.
+wrote it, and a status stream running alone finds it there. Every STATE carries the whole
+memory, so what a killed run had learnt is kept too.
 
-Bounded: an id is not added when its log is already older than `status_days`; ids whose
-newest log grew older than that are dropped whenever a new id is added, and when the
-status stream runs; and never more than MAX_IDS (the oldest go first).
+A newest log dated in the future (a clock gone wrong) counts as written now: it would keep
+its id asked about for ever and its name never updated; a remembered one is replaced by the
+id's next log.
+
+Linear in the ids: a STATE repeats the whole memory, so once it outweighs the logs of a
+page the log streams write one only every few pages (`worth_a_state`): STATE bytes stay
+about those of the logs, not ids x pages. Bounded: an id is not added when its log is
+already older than `status_days`; ids whose newest log is older than that are dropped
+when the memory is read from the state and when the status stream runs; and never more
+than MAX_IDS (the oldest go first, from a heap: no scan per new id).
 """
 
 from __future__ import annotations
 
 import datetime
+import heapq
 from typing import TYPE_CHECKING, Any
 
 from tap_kondado.conversion import to_id
@@ -31,6 +39,10 @@ if TYPE_CHECKING:
 STATE_KEY = "ids"
 DEFAULT_STATUS_DAYS = 30
 MAX_IDS = 5000  # far above any account's pipelines and models; one request each per run
+# A log in a STATE-vouched page weighs about four of the memory's entries (~350 and ~90 bytes).
+ENTRIES_PER_LOG = 4
+# However big the memory, a STATE at least this often: what a killed run repeats stays bounded.
+STATE_EVERY_SECONDS = 60.0
 
 
 class RememberedIds(dict):
@@ -63,10 +75,15 @@ class IdMemory:
         """
         self._state = state
         self._ids: dict[str, dict[str, Any]] | None = None
+        #: (newest_log_at, id) of every entry, some outdated; built once the memory reaches MAX_IDS.
+        self._by_age: list[tuple[str, str]] | None = None
         self.id_field, self.name_field = id_field, name_field
         self.days = days
         now = now or datetime.datetime.now(datetime.timezone.utc)
         self.cutoff = str(comparable(now - datetime.timedelta(days=days)))
+        self.now = str(comparable(now))
+        #: Ids remembered with a newest log in the future, set to now: any log of this run is newer.
+        self._from_the_future: set[str] = set()
 
     @property
     def ids(self) -> dict[str, dict[str, Any]]:
@@ -75,8 +92,14 @@ class IdMemory:
             state = self._state()
             remembered = state.get(STATE_KEY)
             entries = remembered.items() if isinstance(remembered, dict) else ()
-            # The same dict for the whole run (saw() runs per log); entries that are no dict are dropped.
-            self._ids = state[STATE_KEY] = RememberedIds((k, dict(v)) for k, v in entries if isinstance(v, dict))
+            # The same dict for the whole run (saw() runs per log); entries that are no dict are dropped,
+            # and those already too old: the cutoff holds for the run, so none grows stale later.
+            ids = RememberedIds((k, dict(v)) for k, v in entries if isinstance(v, dict) and self._fresh(v))
+            for key, entry in ids.items():
+                if str(entry.get("newest_log_at")) > self.now:  # else fresh for ever, its name never updated
+                    entry["newest_log_at"] = self.now
+                    self._from_the_future.add(key)
+            self._ids = state[STATE_KEY] = ids
         return self._ids
 
     def count(self) -> int:
@@ -93,16 +116,25 @@ class IdMemory:
         created = comparable(created)
         if created is None or created < self.cutoff:
             return
+        created = min(created, self.now)  # a log dated in the future was written by now, no later
         key = str(object_id)
         ids = self.ids
         known = ids.get(key)
         if known is None:
             ids[key] = {"client_id": log.get("client_id"), "name": log.get(self.name_field), "newest_log_at": created}
-            self.prune()
-        elif created >= str(known.get("newest_log_at") or ""):
+        elif created >= str(known.get("newest_log_at") or "") or key in self._from_the_future:
+            self._from_the_future.discard(key)
             known["client_id"] = log.get("client_id")
             known["name"] = log.get(self.name_field)
             known["newest_log_at"] = created
+        else:
+            return
+        if self._by_age is not None:
+            heapq.heappush(self._by_age, (created, key))
+            if len(self._by_age) > 2 * len(ids):  # mostly outdated: rebuilt when next needed
+                self._by_age = None
+        if known is None and len(ids) > MAX_IDS:
+            self._drop_oldest()
 
     def prune(self) -> int:
         """Drop ids whose newest log is older than `status_days`, then the oldest past MAX_IDS; how many went."""
@@ -110,11 +142,39 @@ class IdMemory:
         stale = [key for key, entry in ids.items() if not self._fresh(entry)]
         for key in stale:
             del ids[key]
-        excess = len(ids) - MAX_IDS
-        if excess > 0:
-            for key in sorted(ids, key=lambda k: str(ids[k].get("newest_log_at")))[:excess]:
+        if stale:
+            self._by_age = None  # rebuilt from what is left when next needed
+        return len(stale) + self._drop_oldest()
+
+    def worth_a_state(self, logs_since: int, seconds_since: float) -> bool:
+        """Whether a STATE (which repeats the whole memory) is worth writing after `logs_since` logs.
+
+        Yes once those logs outweigh the memory, or `STATE_EVERY_SECONDS` went by: with a few
+        hundred ids that is every page, as before; with thousands, every few pages.
+        """
+        return logs_since * ENTRIES_PER_LOG >= self.count() or seconds_since >= STATE_EVERY_SECONDS
+
+    def _drop_oldest(self) -> int:
+        """Drop the ids with the oldest newest log until MAX_IDS are left; how many went.
+
+        The heap holds an entry per update; one whose time is no longer its id's is skipped,
+        and the heap is rebuilt (once it holds twice as many as the memory, it is dropped).
+        """
+        ids = self.ids
+        if len(ids) <= MAX_IDS:
+            return 0
+        heap = self._by_age
+        if heap is None:
+            heap = self._by_age = [(str(entry.get("newest_log_at")), key) for key, entry in ids.items()]
+            heapq.heapify(heap)
+        dropped = 0
+        while len(ids) > MAX_IDS:
+            at, key = heapq.heappop(heap)
+            entry = ids.get(key)
+            if entry is not None and str(entry.get("newest_log_at")) == at:
                 del ids[key]
-        return len(stale) + max(excess, 0)
+                dropped += 1
+        return dropped
 
     def current(self) -> list[tuple[int, dict[str, Any]]]:
         """The ids to ask about, ascending: remembered, readable, newest log within `status_days`."""

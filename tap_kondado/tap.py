@@ -19,6 +19,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._classproperty import classproperty
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
+from typing_extensions import override
 
 from tap_kondado import redaction
 from tap_kondado.client import DEFAULT_API_URL, KondadoStream
@@ -31,7 +32,10 @@ from tap_kondado.streams import ModelLogsStream, ModelStatusStream, PipelineLogs
 from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import FrameType
+
+    from singer_sdk.streams import Stream
 
 #: Seconds a cancel waits for a write to a target that stopped reading before exiting without it.
 STUCK_OUTPUT_SECONDS = 5.0
@@ -142,14 +146,32 @@ class TapKondado(Tap):
             return PacedSession(SharedRateBudget(limiter.windows, path, answer_timeout=answer_timeout))
         return PacedSession(limiter)
 
+    @override
     def sync_all(self) -> None:
-        """The SDK's, plus the run summary of each stream when a stream fails (the SDK logs it only on success)."""
+        """The SDK's, plus the run summary of each stream when a stream fails (the SDK logs it only on success).
+
+        A stream that stopped while the others went on (a status stream) fails the run once they are done.
+        """
         try:
             super().sync_all()
         except Exception:
             for stream in self.streams.values():
                 stream.log_summary()
             raise
+        self._fail_if_a_stream_stopped()
+
+    @override
+    def run_sync_dry_run(self, dry_run_record_limit: int | None = 1, streams: Iterable[Stream] | None = None) -> bool:
+        """The SDK's (`--test`), failing as a run does when a stream stopped while the others went on."""
+        passed = super().run_sync_dry_run(dry_run_record_limit, streams)
+        self._fail_if_a_stream_stopped()
+        return passed
+
+    def _fail_if_a_stream_stopped(self) -> None:
+        if stopped := [s for s in self.streams.values() if s.stopped_by is not None]:
+            reasons = "; ".join(f"{s.name}: {str(s.stopped_by).removeprefix(s.name + ': ')}" for s in stopped)
+            msg = f"{len(stopped)} stream(s) stopped early, the others ran to their end: {reasons}"
+            raise KondadoAPIError(msg)
 
     def discover_streams(self) -> list[KondadoStream]:
         """The log streams and the status streams (not selected by default), which ask about ids the logs named.

@@ -14,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
-from singer_sdk.singerlib import RecordMessage, StateMessage
+from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
 
 from tap_kondado.errors import OutputClosedError
 
@@ -89,6 +89,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         #: Set by the reader watch: the handler then ends the run as a closed output, not a cancel.
         self.reader_gone = False
         self._warned: set[tuple[str, str]] = set()
+        #: Each stream's key field, from its SCHEMA: what names a record in a warning.
+        self._key_field: dict[str, str] = {}
         atexit.register(self._flush_at_exit)
 
     def write_message(self, message: Message) -> None:
@@ -102,6 +104,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 self._pending += serialize_jsonl(without_surrogates(state, lambda _path: None))
             self.flush()
             return
+        if isinstance(message, SchemaMessage) and message.key_properties:
+            self._key_field[message.stream] = message.key_properties[0]
         try:
             self._pending += self.format_message(message)
         except UnicodeEncodeError:  # rare: checked only when serializing fails
@@ -118,15 +122,17 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         encode it, and a record that cannot be written would stop the stream for good.
         """
         stream = message.stream
+        key = self._key_field.get(stream, "id")  # a status record has no `id`: its key is the pipeline's or model's
 
         def warn(path: str) -> None:
             if (stream, path) not in self._warned:
                 self._warned.add((stream, path))
                 logging.getLogger(f"tap-kondado.{stream}").warning(
-                    "%s: id %s has a broken character (a lone UTF-16 surrogate) in %s; "
+                    "%s: %s %s has a broken character (a lone UTF-16 surrogate) in %s; "
                     "emitted with U+FFFD in its place",
                     stream,
-                    message.record.get("id"),
+                    key,
+                    message.record.get(key),
                     path,
                 )
 

@@ -63,9 +63,16 @@ class InProcessRun(TapRun):
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
 
-def sync_in_process(answer: Answer, state: dict | None = None, **config: Any) -> InProcessRun:
-    """Run TapKondado.sync_all against `answer`; collect its Singer messages and any error."""
+def sync_in_process(
+    answer: Answer, state: dict | None = None, selected: tuple[str, ...] | None = None, **config: Any
+) -> InProcessRun:
+    """Run TapKondado.sync_all against `answer`; collect its Singer messages and any error.
+
+    `selected`: the streams to run (as a catalog would select them); else those selected by default.
+    """
     tap = TapKondado(config=config_for(FAKE_URL, **config), state=state or {})
+    for stream in tap.streams.values() if selected is not None else ():
+        stream.selected = stream.name in selected
     transport = FakeTransport(answer)
     tap.paced_session.mount("http://", transport)
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")

@@ -18,7 +18,10 @@ from tap_kondado.conversion import INVALID, parse_time, to_id, to_integer, to_nu
         (4915, 4915),
         (None, None),
         ("", None),
-        ("123456789012345678901234567890", 123456789012345678901234567890),
+        (2**63 - 1, 2**63 - 1),
+        (-(2**63), -(2**63)),
+        ("9223372036854775807", 2**63 - 1),
+        ("-9.223372036854775808e18", -(2**63)),
     ],
 )
 def test_to_integer(value, expected):
@@ -29,6 +32,14 @@ def test_to_integer(value, expected):
 
 @pytest.mark.parametrize("value", ["1.5", "NaN", "abc", "inf", True, [1]])
 def test_to_integer_refuses_what_is_no_integer(value):
+    assert to_integer(value) is INVALID
+
+
+@pytest.mark.parametrize(
+    "value",
+    [2**64, 2**63, -(2**63) - 1, "18446744073709551616", "-9223372036854775809", "1e19", Decimal(2**63)],
+)
+def test_to_integer_refuses_what_no_64_bit_column_holds(value):
     assert to_integer(value) is INVALID
 
 

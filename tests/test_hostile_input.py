@@ -142,6 +142,17 @@ BODY_CASES = [
         fatal(SHAPE + "'data.pagination.next_start_element_id' is missing"),
         id="no-cursor",
     ),
+    # Nested past what any JSON reader follows: one line, not a RecursionError; the same document again.
+    pytest.param(
+        raw(b"[" * 100_000 + b"]" * 100_000),
+        fatal("HTTP 200 with a JSON body nested too deeply to read (200,000 bytes)"),
+        id="nested-100000-lists",
+    ),
+    pytest.param(
+        raw(b'{"data":' * 100_000 + b"null" + b"}" * 100_000),
+        fatal("HTTP 200 with a JSON body nested too deeply to read (900,004 bytes)"),
+        id="nested-100000-objects",
+    ),
     # The cursor.
     pytest.param(cursor("1099"), ACCEPTED, id="cursor-digit-string"),
     pytest.param(cursor(" 1099 "), ACCEPTED, id="cursor-digit-string-spaces"),
@@ -192,6 +203,11 @@ BODY_CASES = [
         records({"id": True}),
         fatal("pipeline_logs: a record after id 1050 has a non-integer id True"),
         id="id-a-boolean",
+    ),
+    pytest.param(
+        records({"id": 1051}, {"id": 2**64}),
+        fatal("pipeline_logs: a record after id 1051 has id 18446744073709551616, past a 64-bit integer"),
+        id="id-past-64-bits",
     ),
     pytest.param(
         records({"id": 1051}, "1052"),
@@ -265,6 +281,31 @@ def test_the_command_line_reports_a_bad_id_in_one_line_and_keeps_the_last_good_b
     assert bookmark(run.final_state, "model_logs") == 1052
 
 
+def test_the_command_line_reports_a_page_nested_100000_levels_in_one_line(make_sim):
+    sim = make_sim(pipeline_logs=0, model_logs=0)
+    sim.schedule({1: {"kind": "body", "body": "[" * 100_000 + "]" * 100_000}})
+    run = run_tap(config_for(sim.url))
+    assert run.returncode == 1
+    errors = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| ERROR " in line]
+    assert errors == ["HTTP 200 with a JSON body nested too deeply to read (200,000 bytes)"]
+    assert "Traceback" not in run.stderr
+    assert "RecursionError" not in run.stderr
+
+
+def test_a_value_nested_as_deep_as_the_reader_goes_is_one_short_warning(caplog):
+    """Deep enough to parse, shown nested a few levels only: a full repr could overflow the stack."""
+    nested = "[" * 900 + "]" * 900
+    body = json.dumps(page_body([{"id": 1001, "client_id": 1, "pipeline_name": "@"}], None))
+    body = body.replace('"@"', nested).encode()
+    with caplog.at_level(logging.WARNING):
+        run = sync_in_process(lambda path, _params: (200, body) if path == "/pipeline_logs" else (200, EMPTY_PAGE))
+    assert run.error is None
+    assert [r["pipeline_name"] for r in run.records("pipeline_logs")] == [None]
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "pipeline_name=[[[" in warning
+    assert len(warning) < 200
+
+
 # --- record values ---------------------------------------------------------------------
 
 # (field, value sent, value emitted). Each row becomes one pipeline log with that one field.
@@ -277,10 +318,13 @@ VALUE_CASES = [
     ("row_count", "NaN", None),  # warned (first bad row_count)
     ("row_count", "12.5", None),
     ("row_count", True, None),
-    ("raw_row_count", "123456789012345678901234567890", 123456789012345678901234567890),
-    ("raw_row_count", 2**70, 2**70),
+    ("row_count", 2**63 - 1, 2**63 - 1),  # the largest a bigint column holds
+    ("row_count", 2**64, None),  # no target column holds it: target-postgres would fail the batch
+    ("row_count", -(2**63) - 1, None),
+    ("raw_row_count", "123456789012345678901234567890", None),  # warned
+    ("raw_row_count", 2**70, None),
     ("raw_row_count", "-7", -7),
-    ("raw_row_count", "1e5000", None),  # warned: a 5001-digit count is no count
+    ("raw_row_count", "1e5000", None),  # a 5001-digit count is no count
     ("raw_row_count", "1_000", None),
     ("raw_row_count", "١٢", None),
     ("pipeline_id", "702", 702),
@@ -316,9 +360,9 @@ VALUE_CASES = [
 ]
 # One warning per stream and field per run, naming the first bad value.
 VALUE_WARNINGS = {
-    "row_count": "'NaN', not an integer",
-    "raw_row_count": "'1e5000', not an integer",
-    "pipeline_id": "'seven', not an integer",
+    "row_count": "'NaN', not a 64-bit integer",
+    "raw_row_count": "'123456789012345678901234567890', not a 64-bit integer",
+    "pipeline_id": "'seven', not a 64-bit integer",
     "execution_time_seconds": "'NaN', not a number",
     "mb_estimate": "'0x1A', not a number",
     "pipeline_name": "{'pt': 'Blog'}, not a string",

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tap_kondado import status_memory
-from tap_kondado.envelope import NO_STATUS_CODE, parse_status
+from tap_kondado.envelope import NO_STATUS_CODE, UNEXPECTED_ANSWER_CODE, parse_status
 from tap_kondado.errors import KondadoAPIError, RateLimitedError
 from tap_kondado.lookback import comparable
 from tap_kondado.status_memory import IdMemory
@@ -54,6 +54,22 @@ def test_ids_too_old_drop_out_and_the_count_is_capped(monkeypatch):
     assert sorted(state["ids"], key=int) == ["4", "13", "14"]
 
 
+def test_a_newest_log_in_the_future_counts_as_now_and_the_next_log_replaces_it():
+    future = "2099-01-01T00:00:00.000Z"
+    state = {"ids": {"7": {"client_id": 1, "name": "old name", "newest_log_at": future}}}
+    memory = _memory(state)
+    assert memory.current()[0][1]["newest_log_at"] == _ago(0)  # not fresh for ever
+    memory.saw(_log(7, 1, "new name"))  # older than "now", newer than whatever wrote 2099
+    assert state["ids"]["7"] == {"client_id": 1, "name": "new name", "newest_log_at": _ago(1)}
+    memory.saw(_log(7, 2, "a re-read older log"))
+    assert state["ids"]["7"]["name"] == "new name"
+
+    memory.saw({**_log(8, 0, "from a wrong clock"), "createdAt": future})
+    assert state["ids"]["8"]["newest_log_at"] == _ago(0)
+    month_later = NOW + datetime.timedelta(days=31)  # no log since: they drop out like any other
+    assert IdMemory(lambda: state, "pipeline_id", "pipeline_name", 30, now=month_later).current() == []
+
+
 def test_what_json_made_of_the_memory_reads_back():
     state: dict = {}
     memory = _memory(state)
@@ -96,4 +112,7 @@ def test_an_error_answer_is_the_error_it_stands_for():
         parse_status(_answer({"success": False, "error": "RATE_LIMIT_EXCEEDED", "message": "in 60 seconds"}), 1)
     with pytest.raises(KondadoAPIError) as caught:
         parse_status(_answer([ENTRY]), 1)
-    assert caught.value.code is None  # not about the id: ends the run
+    assert caught.value.code == UNEXPECTED_ANSWER_CODE  # about that id: skipped, the stream goes on
+    with pytest.raises(KondadoAPIError) as caught:
+        parse_status(_answer(None, status=401), 1)
+    assert caught.value.code == "UNAUTHORIZED"  # about the key: stops the stream

@@ -19,6 +19,7 @@ from singer_sdk.singerlib import RecordMessage, StateMessage
 
 from tap_kondado.writer import BufferedMsgSpecWriter
 from tests.tap_runner import TAP, TEST_KEY, bookmark, config_for, parse_messages, run_tap
+from tests.test_status import run_selected
 
 
 class Trickle(io.RawIOBase):
@@ -168,6 +169,24 @@ def test_a_lone_surrogate_is_emitted_as_a_replacement_character(make_sim):
         "pipeline_logs: id 11 has a broken character (a lone UTF-16 surrogate) in pipeline_name; "
         "emitted with U+FFFD in its place",
     ]
+
+
+def test_a_lone_surrogate_in_a_status_names_the_pipeline_it_is_about(make_sim, tmp_path):
+    """A status record has no `id`: the warning names it by its key, pipeline_id."""
+    sim = make_sim(pipeline_logs=60, model_logs=0)
+    config = config_for(sim.url, status_days=365)
+    state = run_tap(config).final_state
+    pipeline_id = min(int(i) for i in state["bookmarks"]["pipeline_status"]["ids"])
+    sim.set_status("pipelines", pipeline_id, "error_building_tables", raw_msg="falhou \ud83d")
+    run = run_selected(config, ("pipeline_status",), state, tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]
+    assert warnings == [
+        f"pipeline_status: pipeline_id {pipeline_id} has a broken character (a lone UTF-16 surrogate) in raw_msg; "
+        "emitted with U+FFFD in its place"
+    ]
+    (record,) = [r for r in run.records("pipeline_status") if r["pipeline_id"] == pipeline_id]
+    assert record["raw_msg"] == "falhou \ufffd"
 
 
 @pytest.mark.serial  # times how soon the closed output is noticed
