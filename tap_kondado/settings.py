@@ -140,6 +140,14 @@ CONFIG_SCHEMA = th.PropertiesList(
         "using the same key and API host (a small file under $XDG_CACHE_HOME/tap-kondado/); "
         "false: this run paces only its own requests",
     ),
+    th.Property(
+        "allow_unknown_settings",
+        th.BooleanType,
+        default=False,
+        title="Allow unknown settings",
+        description="Run even when a setting (or a TAP_KONDADO_ variable) is unknown but one edit away from a "
+        "known one; false: such a likely typo stops the run before any request",
+    ),
 ).to_dict()
 
 # What th cannot express: array bounds, and a non-required setting that refuses null.
@@ -155,6 +163,7 @@ for _name in (
     "max_retries",
     "rate_limits",
     "shared_rate_budget",
+    "allow_unknown_settings",
 ):
     _types = CONFIG_SCHEMA["properties"][_name]["type"]
     CONFIG_SCHEMA["properties"][_name]["type"] = [t for t in _types if t != "null"]
@@ -277,6 +286,44 @@ def unknown_settings(config: Mapping[str, Any], schema: dict) -> list[str]:
     return sorted(set(config) - set(schema.get("properties", {})))
 
 
+def likely_typos(config: Mapping[str, Any], schema: dict, environ: Mapping[str, str], prefix: str) -> list[str]:
+    """One line per unknown setting, or TAP_KONDADO_ variable, one edit away from a known setting.
+
+    Such a setting is ignored, so the run does something else than asked (a `start_dat` is a full sync from
+    the first log: hours at Kondado's limits); other unknown keys (another tap's settings) only warn.
+    """
+    known = list(schema.get("properties", {}))
+    lines = [
+        f"setting '{name}' is unknown: did you mean '{meant}'?"
+        for name in unknown_settings(config, schema)
+        if (meant := one_edit_from(name, known))
+    ]
+    for variable in sorted(environ):
+        name = variable[len(prefix) :].lower() if variable.startswith(prefix) else ""
+        if name and not name.startswith("_") and name not in known and (meant := one_edit_from(name, known)):
+            lines.append(f"variable {variable} is no setting: did you mean {prefix}{meant.upper()}?")
+    return lines
+
+
+def one_edit_from(name: str, known: list[str]) -> str | None:
+    """The known name `name` becomes by adding, dropping or changing one character, or swapping two neighbours."""
+    for candidate in known:
+        if candidate != name and _one_edit(name, candidate):
+            return candidate
+    return None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+        return len(diff) == 1 or swapped
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
 def _describe(error: ValidationError) -> str:
     path = [str(p) for p in error.absolute_path]
     if error.validator == "required":
@@ -307,6 +354,8 @@ def _api_url_errors(api_url: str) -> list[str]:
     if "?" in api_url or "#" in api_url:  # the tap appends the endpoint's path: it would land in the query
         return ["setting 'api_url' must not hold a query string or fragment ('?' or '#'): give the base URL only"]
     secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
+    if not parts.scheme or "://" not in api_url:
+        return [f"setting 'api_url' has no scheme: write it as https://{api_url.lstrip('/')}"]
     if not (secure and parts.hostname):
         return [
             "setting 'api_url' must be an https URL (plain http only for 127.0.0.0/8, ::1 or localhost): "

@@ -26,7 +26,14 @@ from tap_kondado.client import DEFAULT_API_URL, KondadoStream
 from tap_kondado.errors import KondadoAPIError, OutputClosedError
 from tap_kondado.rate_budget import SharedRateBudget, StoreError, budget_path
 from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
-from tap_kondado.settings import BATCH_REFUSED, CONFIG_SCHEMA, config_errors, env_config, unknown_settings
+from tap_kondado.settings import (
+    BATCH_REFUSED,
+    CONFIG_SCHEMA,
+    config_errors,
+    env_config,
+    likely_typos,
+    unknown_settings,
+)
 from tap_kondado.state import StateError, check_state, read_state
 from tap_kondado.streams import ModelLogsStream, ModelStatusStream, PipelineLogsStream, PipelineStatusStream
 from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
@@ -87,6 +94,12 @@ class TapKondado(Tap):
         errors = config_errors(self._config, schema)
         if "batch_config" in self._config:
             errors.append(BATCH_REFUSED)
+        typos = likely_typos(self._config, schema, os.environ, self._env_var_prefix)
+        if not self._config.get("allow_unknown_settings"):
+            errors.extend(f"{line} (set allow_unknown_settings to run anyway)" for line in typos)
+        else:
+            for line in typos:
+                self.logger.warning("%s (allow_unknown_settings: running anyway)", line)
         if errors and raise_errors:
             raise ConfigValidationError(errors[0], errors=errors, schema=schema)
         if unknown := unknown_settings(self._config, schema):

@@ -147,13 +147,40 @@ def test_a_bad_secret_is_named_never_echoed(overrides, error):
         assert value not in run.stderr
 
 
+def test_a_likely_typo_stops_the_run_before_any_request(sim):
+    """`start_dat` would be ignored: a full sync from the first log, hours at Kondado's limits."""
+    for config, env, line in (
+        (config_for(sim.url, start_dat="2026-12-01"), {}, "setting 'start_dat' is unknown: did you mean 'start_date'?"),
+        (config_for(sim.url, clientids=[1]), {}, "setting 'clientids' is unknown: did you mean 'client_ids'?"),
+        (
+            config_for(sim.url),
+            {"TAP_KONDADO_START_DAT": "2026-12-01"},
+            "variable TAP_KONDADO_START_DAT is no setting: did you mean TAP_KONDADO_START_DATE?",
+        ),
+    ):
+        run = run_tap(config, env=env)
+        assert run.returncode == 1, run.stderr[-2000:]
+        errors = [x.split(" | ", 3)[-1] for x in run.stderr.splitlines() if "| ERROR " in x]
+        assert errors == [f"Invalid configuration: {line} (set allow_unknown_settings to run anyway)"]
+    assert sim.stats()["requests"] == 0
+    allowed = run_tap(config_for(sim.url, clientids=[1], allow_unknown_settings=True))
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert "did you mean 'client_ids'? (allow_unknown_settings: running anyway)" in allowed.stderr
+
+
+def test_an_api_url_without_a_scheme_says_so():
+    run = run_tap(config_for("k2.kondado.com.br"))
+    assert run.returncode == 1
+    assert "setting 'api_url' has no scheme: write it as https://k2.kondado.com.br" in run.stderr
+
+
 def test_unknown_settings_get_one_warning_and_change_nothing(sim):
-    """Typos and settings of other taps."""
+    """Settings of other taps (far from any of ours)."""
     plain = run_tap(config_for(sim.url))
-    run = run_tap(config_for(sim.url, colour="blue", start_element_id=0, clientids=[1]))
+    run = run_tap(config_for(sim.url, colour="blue", start_element_id=0, page_colour=[1]))
     assert run.returncode == 0, run.stderr[-2000:]
     warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]
-    assert warnings == ["Ignoring unknown setting(s): clientids, colour"]
+    assert warnings == ["Ignoring unknown setting(s): colour, page_colour"]
     for stream in ("pipeline_logs", "model_logs"):
         assert run.ids(stream) == plain.ids(stream) == [r["id"] for r in sim.visible(stream, TEST_KEY)]
 
