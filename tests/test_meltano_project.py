@@ -185,3 +185,15 @@ def test_no_secret_is_committed(project):
     assert {"TAP_KONDADO_KEY", "TAP_KONDADO_TOKEN", "TARGET_POSTGRES_PASSWORD", "DBT_POSTGRES_PASSWORD"} <= set(
         env_example
     )
+
+
+def test_command_descriptions_name_only_vars_the_package_has(project):
+    """A description once named kondado_fail_on_health, a var that never existed."""
+    import re
+
+    declared = set(yaml.safe_load((PROJECT_ROOT / "transform" / "dbt_project.yml").read_text())["vars"])
+    for utility in project["plugins"]["utilities"]:
+        for command in (utility.get("commands") or {}).values():
+            named = set(re.findall(r"\bkondado_\w+", command.get("description", "") + " " + command.get("args", "")))
+            named -= {"kondado_no_stalled_pipelines", "kondado_no_failing_pipelines"}  # test names, not vars
+            assert named <= declared, (utility["name"], named - declared)

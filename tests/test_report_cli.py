@@ -85,3 +85,19 @@ def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):
     assert result.stderr == (
         "kondado-report: duckdb is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
     )
+
+
+def test_help_names_the_default_schema_the_report_reads():
+    """--help once said `main` on DuckDB: the default is what the dbt profiles build into, analytics."""
+    import contextlib
+    import io
+
+    from tap_kondado.report.cli import _parser
+    from tap_kondado.report.query import DEFAULT_SCHEMA
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text), contextlib.suppress(SystemExit):
+        _parser().parse_args(["--help"])
+    assert "`main`" not in text.getvalue()
+    assert set(DEFAULT_SCHEMA.values()) == {"analytics"}
+    assert "`analytics` by default on both engines" in " ".join(text.getvalue().split())

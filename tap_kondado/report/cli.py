@@ -1,8 +1,9 @@
 """`kondado-report --duckdb FILE | --postgres [URL] --output OUT [--schema S]`.
 
 Reads the `kondado` dbt package's models and writes one self-contained HTML file (no script, no network
-request when opened). Without --schema: the schema transform/profiles/profiles.yml builds into, else
-`main` (DuckDB) or `analytics` (PostgreSQL). `--postgres` without a URL uses the usual PG* variables.
+request when opened). Without --schema: the schema the engine's dbt profile (transform/profiles/duckdb/ or
+postgres/profiles.yml, DBT_*_SCHEMA) builds into, `analytics` by default on both engines. `--postgres` without a
+URL uses the usual PG* variables.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         help="postgresql://user:password@host:port/db (omitted: the PG* variables)",
     )
     parser.add_argument("--output", "-o", metavar="OUT", required=True, help="the HTML file to write")
-    parser.add_argument("--schema", metavar="S", help="the schema the models were built in")
+    parser.add_argument("--schema", metavar="S", help="the schema the models were built in (default: the dbt profile's, analytics)")
     return parser
 
 
