@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[report]' --group dev
+	$(BIN)/pip install --quiet -e '.[report,trigger,dagster]' --group dev
 	touch $@
 
 # `make test PYTEST_ARGS="tests/test_x.py --workers 4"`: a part of the suite, or another worker count
