@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         help="postgresql://user:password@host:port/db (omitted: the PG* variables)",
     )
     parser.add_argument("--output", "-o", metavar="OUT", required=True, help="the HTML file to write")
-    parser.add_argument("--schema", metavar="S", help="the schema the models were built in (default: the dbt profile's, analytics)")
+    parser.add_argument(
+        "--schema", metavar="S", help="the schema the models were built in (default: the dbt profile's, analytics)"
+    )
     return parser
 
 
