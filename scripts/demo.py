@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -101,7 +102,7 @@ def main() -> int:
                 if full_refresh
                 else "incremental, from Meltano's bookmarks"
             )
-            _step(f"TAP_KONDADO__SELECT='{env['TAP_KONDADO__SELECT']}' meltano {' '.join(args)}   ({why})")
+            _step(f"TAP_KONDADO__SELECT='{env['TAP_KONDADO__SELECT']}' meltano {shlex.join(args)}   ({why})")
             _meltano(args, env)
         finally:
             _stop_simulator(simulator)
@@ -166,7 +167,7 @@ def _retrain(db: Path, env: dict[str, str], environment: str | None) -> None:
     env["RETRAIN_LOG"] = str(RETRAIN_LOG)
     args = [*(["--environment", environment] if environment else []), "invoke", f"{TRIGGER}:retrain"]
     for why in ("whatever arrived since the last retraining", "again at once: nothing new, nothing run"):
-        _step(f"meltano {' '.join(args)}   ({why})")
+        _step(f"meltano {shlex.join(args)}   ({why})")
         for line in _meltano(args, env).splitlines():
             if line.strip():
                 print(f"    {line.strip()}")
@@ -197,7 +198,7 @@ def _build(db: Path, env: dict[str, str], environment: str | None) -> None:
     args = [*(["--environment", environment] if environment else []), "invoke", DBT, "build"]
     if environment == "demo":
         args += ["--vars", json.dumps({"kondado_plan_rows": PLAN_ROWS})]
-    _step(f"meltano {' '.join(args)}")
+    _step(f"meltano {shlex.join(args)}")
     _meltano(args, env)
 
 
@@ -218,10 +219,10 @@ def _meltano(args: list[str], env: dict[str, str]) -> str:
         [MELTANO, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=3600
     )
     with LOG.open("a") as log:
-        log.write(f"$ meltano {' '.join(args)}\n{result.stdout}{result.stderr}\n")
+        log.write(f"$ meltano {shlex.join(args)}\n{result.stdout}{result.stderr}\n")
     if result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).splitlines()[-25:])
-        _fail(f"meltano {' '.join(args)} exited {result.returncode}:\n{tail}")
+        _fail(f"meltano {shlex.join(args)} exited {result.returncode}:\n{tail}")
     print(f"    ok, {time.monotonic() - started:.1f} s")
     return result.stdout
 

@@ -42,3 +42,16 @@ def test_written_and_its_path_printed_with_the_models(demo, tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"HTML report: {demo.HTML_REPORT} (" in out
     assert demo.HTML_REPORT.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_printed_commands_can_be_pasted_into_a_shell(demo, tmp_path, capsys, monkeypatch):
+    """`--vars {...}` was printed unquoted: pasted, the shell split the JSON."""
+    import json
+    import shlex
+
+    monkeypatch.setattr(demo, "_meltano", lambda args, env: "")
+    demo._build(tmp_path / "demo.duckdb", {}, environment="demo")
+    line = capsys.readouterr().out.splitlines()[0].removeprefix("==> ")
+    words = shlex.split(line)
+    assert words[:4] == ["meltano", "--environment", "demo", "invoke"]
+    assert json.loads(words[words.index("--vars") + 1])["kondado_plan_rows"] == demo.PLAN_ROWS
