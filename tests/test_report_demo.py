@@ -54,4 +54,6 @@ def test_the_printed_commands_can_be_pasted_into_a_shell(demo, tmp_path, capsys,
     line = capsys.readouterr().out.splitlines()[0].removeprefix("==> ")
     words = shlex.split(line)
     assert words[:4] == ["meltano", "--environment", "demo", "invoke"]
-    assert json.loads(words[words.index("--vars") + 1])["kondado_plan_rows"] == demo.PLAN_ROWS
+    assert json.loads(words[words.index("--vars") + 1])["kondado_plan_rows"] == {
+        str(k): v for k, v in demo.PLAN_ROWS.items()
+    }
