@@ -1,15 +1,17 @@
 -- Model logs typed, one row per id (latest updatedAt wins), none created after kondado_as_of.
+{%- set loaded = source('kondado', 'model_logs') %}
+{%- set types = kondado_column_types(loaded) %}
 with typed as (
     select
         cast(id as {{ dbt.type_bigint() }}) as id,
         cast(client_id as {{ dbt.type_bigint() }}) as client_id,
         cast(model_id as {{ dbt.type_bigint() }}) as model_id,
         cast(model_name as {{ dbt.type_string() }}) as model_name,
-        cast({{ adapter.quote('createdAt') }} as {{ dbt.type_timestamp() }}) as created_at,
-        cast({{ adapter.quote('updatedAt') }} as {{ dbt.type_timestamp() }}) as updated_at,
+        {{ kondado_utc(adapter.quote('createdAt'), types.get('createdat')) }} as created_at,
+        {{ kondado_utc(adapter.quote('updatedAt'), types.get('updatedat')) }} as updated_at,
         cast(row_count as {{ dbt.type_bigint() }}) as row_count,
         cast(execution_time_seconds as {{ kondado_type_double() }}) as execution_time_seconds
-    from {{ source('kondado', 'model_logs') }}
+    from {{ loaded }}
 ),
 
 versions as (
