@@ -1,5 +1,5 @@
--- Model logs typed, one row per id (latest updatedAt wins), none created after kondado_as_of.
-{%- set loaded = source('kondado', 'model_logs') %}
+-- Model logs typed, one row per id (latest updatedAt wins), none created after kondado_as_of, none unreadable.
+{%- set loaded = kondado_source('model_logs') %}
 {%- set types = kondado_column_types(loaded) %}
 with typed as (
     select
@@ -19,7 +19,8 @@ versions as (
         typed.*,
         row_number() over (partition by id order by updated_at desc nulls last) as version_rank
     from typed
-    where created_at <= {{ kondado_as_of() }}
+    -- a log without an id, a model_id or a createdAt answers nothing: kondado_unreadable_logs counts it
+    where created_at <= {{ kondado_as_of() }} and id is not null and model_id is not null
 )
 
 select id, client_id, model_id, model_name, created_at, updated_at, row_count, execution_time_seconds

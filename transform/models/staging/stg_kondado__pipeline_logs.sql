@@ -1,6 +1,6 @@
 -- Pipeline logs typed, one row per id (latest updatedAt wins: an append-only target keeps every version),
 -- none created after kondado_as_of.
-{%- set loaded = source('kondado', 'pipeline_logs') %}
+{%- set loaded = kondado_source('pipeline_logs') %}
 {%- set types = kondado_column_types(loaded) %}
 with typed as (
     select
@@ -27,7 +27,8 @@ versions as (
         typed.*,
         row_number() over (partition by id order by updated_at desc nulls last) as version_rank
     from typed
-    where created_at <= {{ kondado_as_of() }}
+    -- a log without an id, a pipeline_id or a createdAt answers nothing: kondado_unreadable_logs counts it
+    where created_at <= {{ kondado_as_of() }} and id is not null and pipeline_id is not null
 )
 
 select

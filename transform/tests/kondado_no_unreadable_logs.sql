@@ -1,0 +1,5 @@
+-- Warns, never fails: logs the package left out as unreadable (kondado_unreadable_logs), one row per stream.
+{{ config(severity='warn') }}
+select stream, unreadable_logs
+from {{ ref('kondado_unreadable_logs') }}
+where unreadable_logs > 0
