@@ -119,6 +119,29 @@ def test_an_account_already_over_its_plan_says_so(data):
     assert "it is over its plan" in layout.plan_sentence(over, data.as_of)
 
 
+def test_plan_edges_say_what_is_true(data):
+    plan = next(p for p in data.plans if p.client_id == 1)
+
+    def sentence(**fields):
+        return layout.plan_sentence(dataclasses.replace(plan, **fields), data.as_of)
+
+    early = sentence(
+        billable_rows=10, projected_billable_rows=None, projected_limit_date=None, projection_note="too_early"
+    )
+    assert early == (
+        "Account 1: 10 billable rows by Nov 20, 0% of its plan of 1,050,000; too early in the month to project."
+    )
+    nothing = sentence(plan_rows=0, projected_limit_date=None, projection_note="no_plan")
+    assert "(a plan of 0: no plan)" in nothing
+    assert "%" not in nothing
+    bad = sentence(
+        billable_rows=-40, projected_billable_rows=None, projected_limit_date=None, projection_note="bad_data"
+    )
+    assert "bad data" in bad
+    assert "%" not in bad
+    assert "-40" not in bad
+
+
 def test_flags_name_every_reason():
     item = layout.Health(
         id=1, client_id=1, name="x", health="stalled", last_run_at=None, runs_last_7d=0, usual_gap_hours=2.0,

@@ -351,15 +351,23 @@ def _rows_section(data: ReportData) -> str:
 
 def plan_sentence(plan: Plan, as_of: datetime.datetime) -> str:
     """The point of one account's plan chart, in words."""
+    if plan.projection_note == "bad_data":
+        return (
+            f"Account {plan.client_id}: a run this month has a negative row count, which no run can move: "
+            "bad data, so no percentage and no projection."
+        )
     so_far = f"{_int(plan.billable_rows)} billable rows by {_day(as_of.date())}"
     projected = plan.projected_billable_rows
-    if plan.plan_rows is None:
-        end = f"; {_int(projected)} projected by month end" if projected is not None else ""
-        return f"Account {plan.client_id}: {so_far} (no plan_rows set){end}."
-    used = plan.billable_rows / plan.plan_rows * 100 if plan.plan_rows else 0
+    early = "; too early in the month to project" if plan.projection_note == "too_early" else ""
+    if not plan.plan_rows:  # none set, or a plan of 0: nothing to measure against
+        why = "no plan_rows set" if plan.plan_rows is None else "a plan of 0: no plan"
+        end = f"; {_int(projected)} projected by month end" if projected is not None else early
+        return f"Account {plan.client_id}: {so_far} ({why}){end}."
+    used = plan.billable_rows / plan.plan_rows * 100
     sentence = f"Account {plan.client_id}: {so_far}, {used:.0f}% of its plan of {_int(plan.plan_rows)}"
     if projected is not None:
-        sentence += f"; at this pace {_int(projected)} by month end ({projected / max(plan.plan_rows, 1) * 100:.0f}%)"
+        sentence += f"; at this pace {_int(projected)} by month end ({projected / plan.plan_rows * 100:.0f}%)"
+    sentence += early
     if plan.billable_rows >= plan.plan_rows:
         sentence += ": it is over its plan, and Kondado pauses its pipelines until next month"
     elif plan.projected_limit_date is not None:
@@ -406,7 +414,7 @@ def _plans_section(data: ReportData) -> str:
         ticks = [(0.0, _day(data.month_start)), (now, "kondado_as_of")]
         if now <= LAST_DAY_LABEL_UNTIL:  # later, the month's last day would print over kondado_as_of
             ticks.append((1.0, _day((month_end - datetime.timedelta(days=1)).date())))
-        over = plan.plan_rows is not None and plan.billable_rows >= plan.plan_rows
+        over = bool(plan.plan_rows) and plan.billable_rows >= plan.plan_rows
         css = ' class="over"' if plan.projected_limit_date is not None or over else ""
         boxes.append(
             f'<div class="panel"><p{css}>{escape(sentence)}</p>'
