@@ -189,6 +189,19 @@ def flags(item: Health) -> list[str]:
     return reasons
 
 
+def _bdi(text: str) -> str:
+    """Text from the data, escaped and isolated.
+
+    A right-to-left override in it (U+202E) then turns only that text around, not the rest of its cell or sentence.
+    """
+    return f"<bdi>{escape(text)}</bdi>"
+
+
+def _isolated(text: str) -> str:
+    """The same for plain text (an SVG title or label): between U+2068 and U+2069, Unicode's isolates."""
+    return f"\u2068{text}\u2069"
+
+
 def _listed(item: Health) -> bool:
     return item.health != "on_time" or bool(flags(item))
 
@@ -221,7 +234,7 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
     for i in items:
         reasons = flags(i)
         flagged = "<ul class=flags>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>" if reasons else ""
-        message = f'<span class="msg">{escape(i.status_message)}</span>' if i.status_message else ""
+        message = f'<span class="msg">{_bdi(i.status_message)}</span>' if i.status_message else ""
         status = f"{escape(i.status or '')}<br>{message}" if message else escape(i.status or "not synced")
         last = (
             f"{escape(_moment(i.last_run_at))}"
@@ -231,7 +244,7 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
         )
         rows.append(
             "<tr>"
-            f'<td class="name">{escape(i.name)}<span class="sub">#{i.id} · account {i.client_id}</span></td>'
+            f'<td class="name">{_bdi(i.name)}<span class="sub">#{i.id} · account {i.client_id}</span></td>'
             f'<td data-label="health"><span class="badge {escape(i.health)}">{escape(i.health)}</span></td>'
             f'<td data-label="flagged by">{flagged}</td>'
             f'<td data-label="status">{status}</td>'
@@ -255,15 +268,15 @@ def _strips_section(data: ReportData) -> str:
     for item in data.pipelines:  # already worst first: failing and stalled on top
         runs = data.runs.get(item.id, [])
         zero = sum(r <= 0 for _, r in runs)
-        label = f"{item.name}: {len(runs)} runs in the last {STRIP_DAYS} days" + (
+        label = f"{_isolated(item.name)}: {len(runs)} runs in the last {STRIP_DAYS} days" + (
             f", last {_hours(_age_hours(end, runs[-1][0]))} before kondado_as_of" if runs else ", none"
         )
         label += f"; {zero} moved 0 rows" if zero else ""
         if not runs:
-            silent.append(item.name)
+            silent.append(_bdi(item.name))
         rows.append(
             '<div class="chart-row">'
-            f'<div class="label"><span class="name">{escape(item.name)}</span> '
+            f'<div class="label"><span class="name">{_bdi(item.name)}</span> '
             f'<span class="badge {escape(item.health)}">{escape(item.health)}</span>'
             f'<span class="sub">#{item.id} · account {item.client_id} · {len(runs)} runs'
             f"{f', {zero} with 0 rows' if zero else ''}</span></div>"
@@ -271,17 +284,17 @@ def _strips_section(data: ReportData) -> str:
         )
     axis = f'<div class="chart-row"><div></div>{_axis(_day_ticks(start, end, step=2))}</div>'
     problems = [i for i in data.pipelines if i.health in ("failing", "stalled")]
-    point = (
+    point = escape(
         f"One row per pipeline, a mark per run over the {STRIP_DAYS} days to kondado_as_of; "
         "darker marks moved more rows."
     )
-    if problems:
-        point += " On top: " + ", ".join(f"{i.name} ({i.health})" for i in problems) + "."
+    if problems:  # HTML from here: each name isolated
+        point += " On top: " + ", ".join(f"{_bdi(i.name)} ({escape(i.health)})" for i in problems) + "."
     if silent:
         point += f" No run at all in {STRIP_DAYS} days: " + ", ".join(silent) + "."
     html = [
         '<section id="run-strips"><h2>Runs over the last 14 days</h2>',
-        f'<p class="point">{escape(point)}</p>',
+        f'<p class="point">{point}</p>',
         '<div class="panel">',
         '<p class="legend"><i class="mark"></i>a run (shade: rows moved) <i class="zero"></i>a run that moved 0 rows'
         " · faint lines: midnight UTC</p>",
