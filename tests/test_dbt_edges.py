@@ -26,6 +26,8 @@ pytestmark = [pytest.mark.meltano, pytest.mark.slow]
 AS_OF = datetime.datetime(2026, 11, 15, 12, 0)  # 14.5 days into a 30-day month
 EARLY = datetime.datetime(2026, 11, 1, 0, 30)  # half an hour into it
 NOVEMBER = datetime.date(2026, 11, 1)
+LAST_MODEL_RUN = AS_OF - datetime.timedelta(hours=1)
+SESSION_ZONE = {"TZ": "Asia/Tokyo", "PGTZ": "Asia/Tokyo"}  # DuckDB's session follows TZ, libpq's PGTZ
 HUGE = 2**62  # one log's row_count: the month's projection is past bigint
 PLANS = {1: 1_000, 3: 1_000, 5: 0, 7: 100}  # account 7 has no log
 NO_SIMULATOR = types.SimpleNamespace(url="http://127.0.0.1:9")  # the dbt steps never call the API
@@ -38,8 +40,9 @@ PIPELINE_COLUMNS = (
 PIPELINE_INSERT = (
     "INSERT INTO tap_kondado.pipeline_logs VALUES (?, ?, ?, 'p', ?, ?, ?, ?, 1, 0.1, true, false, null, null, null)"
 )
+# Model logs' times with a zone (another loader's choice), read by dbt sessions in Tokyo time: still UTC.
 MODEL_COLUMNS = (
-    "id bigint, client_id bigint, model_id bigint, model_name text, {created} timestamp, {updated} timestamp, "
+    "id bigint, client_id bigint, model_id bigint, model_name text, {created} timestamptz, {updated} timestamptz, "
     "row_count bigint, execution_time_seconds numeric"
 )
 
@@ -61,7 +64,8 @@ def pipeline_logs() -> list[tuple]:
 
 
 def model_logs() -> list[tuple]:
-    return [(100, 1, 901, AS_OF - datetime.timedelta(hours=1), 10), (101, 1, None, AS_OF, 10)]
+    utc = datetime.timezone.utc
+    return [(100, 1, 901, LAST_MODEL_RUN.replace(tzinfo=utc), 10), (101, 1, None, AS_OF.replace(tzinfo=utc), 10)]
 
 
 def write_sources(execute, quote) -> None:
@@ -83,7 +87,7 @@ def _duckdb_name(name: str) -> str:
 
 
 def _text(value: Any) -> Any:
-    return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value
+    return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value  # with its offset, if any
 
 
 def write_with_the_utilitys_duckdb(path, statements: list[tuple[str, list]]) -> None:
@@ -134,11 +138,13 @@ def engine(request, tmp_path_factory):
             write_sources(lambda sql, params=(): conn.execute(sql.replace("?", "%s"), params), lambda n: f'"{n}"')
         warehouse = PostgresWarehouse(psycopg, server.dsn(database))
         env, utility = postgres_env(tmp, NO_SIMULATOR, server, database), "dbt-postgres"
+    env.update(SESSION_ZONE)
     output = dbt(utility, "build", "--vars", build_vars(AS_OF), env=env)
     built = {"warehouse": warehouse, "env": env, "utility": utility, "output": output}
     built["monthly"] = monthly(warehouse)
     built["unreadable"] = {r["stream"]: int(r["unreadable_logs"]) for r in warehouse.model("kondado_unreadable_logs")}
     built["pipelines"] = {int(r["pipeline_id"]) for r in warehouse.model("kondado_pipeline_health")}
+    built["models"] = {int(r["model_id"]): r["last_run_at"] for r in warehouse.model("kondado_model_health")}
     selection = ["--select", "+kondado_billable_rows_monthly"]
     dbt(utility, "run", *selection, "--vars", build_vars(EARLY), env=env)
     built["early"] = monthly(warehouse)
@@ -167,6 +173,10 @@ def test_unreadable_logs_are_counted_and_kept_out_of_the_answers(engine):
     assert "Warning in test kondado_no_unreadable_logs" in engine["output"]
     assert engine["pipelines"] == {11, 21, 31, 51}
     assert engine["monthly"][1]["runs"] == 6  # none of the unreadable three
+
+
+def test_times_with_a_zone_read_as_utc_in_a_session_of_another_zone(engine):
+    assert engine["models"] == {901: LAST_MODEL_RUN}
 
 
 def test_a_projection_past_bigint_is_exact(engine):
