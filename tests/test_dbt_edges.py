@@ -1,5 +1,6 @@
 """The `kondado` package on records and vars at the edges, on DuckDB and PostgreSQL: logs with no id, counts past
-bigint, negative counts, a plan of 0, a month barely begun, and vars that cannot be meant.
+bigint, negative counts, a plan of 0, a month barely begun, times with a zone read by a session in another
+(Tokyo), times without one from a loader in local time (Sao Paulo), and vars that cannot be meant.
 
 The source tables are written here directly, typed as the targets type them, and dbt runs from Meltano's dbt
 utilities' own environments without Meltano's start-up (the tap, the targets and Meltano are tested elsewhere);
@@ -15,6 +16,7 @@ import subprocess
 import types
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,6 +28,9 @@ pytestmark = [pytest.mark.meltano, pytest.mark.slow]
 AS_OF = datetime.datetime(2026, 11, 15, 12, 0)  # 14.5 days into a 30-day month
 EARLY = datetime.datetime(2026, 11, 1, 0, 30)  # half an hour into it
 NOVEMBER = datetime.date(2026, 11, 1)
+# Pipeline logs' times without a zone, written in Sao Paulo's wall-clock time (a loader in local time), named by
+# kondado_loader_time_zone.
+LOADER_ZONE = "America/Sao_Paulo"
 LAST_MODEL_RUN = AS_OF - datetime.timedelta(hours=1)
 SESSION_ZONE = {"TZ": "Asia/Tokyo", "PGTZ": "Asia/Tokyo"}  # DuckDB's session follows TZ, libpq's PGTZ
 HUGE = 2**62  # one log's row_count: the month's projection is past bigint
@@ -74,12 +79,18 @@ def write_sources(execute, quote) -> None:
     execute(f"CREATE TABLE tap_kondado.pipeline_logs ({PIPELINE_COLUMNS.format(created=created, updated=updated)})")
     execute(f"CREATE TABLE tap_kondado.model_logs ({MODEL_COLUMNS.format(created=created, updated=updated)})")
     for log_id, client, pipeline, at, rows in pipeline_logs():
-        execute(PIPELINE_INSERT, (log_id, client, pipeline, at, at, rows, rows))
+        local = None if at is None else _wall_clock(at, LOADER_ZONE)
+        execute(PIPELINE_INSERT, (log_id, client, pipeline, local, local, rows, rows))
     for log_id, client, model, at, rows in model_logs():
         execute(
             "INSERT INTO tap_kondado.model_logs VALUES (?, ?, ?, 'm', ?, ?, ?, 1)",
             (log_id, client, model, at, at, rows),
         )
+
+
+def _wall_clock(utc: datetime.datetime, zone: str) -> datetime.datetime:
+    """A naive UTC moment as a clock in `zone` shows it (naive)."""
+    return utc.replace(tzinfo=datetime.timezone.utc).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
 
 
 def _duckdb_name(name: str) -> str:
@@ -114,8 +125,10 @@ def dbt(utility: str, *args: str, env: dict[str, str]) -> str:
     return output
 
 
-def build_vars(as_of: datetime.datetime, **more: Any) -> str:
-    return json.dumps({"kondado_as_of": as_of.isoformat() + "Z", "kondado_plan_rows": PLANS, **more})
+def build_vars(as_of: datetime.datetime) -> str:
+    return json.dumps(
+        {"kondado_as_of": as_of.isoformat() + "Z", "kondado_plan_rows": PLANS, "kondado_loader_time_zone": LOADER_ZONE}
+    )
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
@@ -143,7 +156,9 @@ def engine(request, tmp_path_factory):
     built = {"warehouse": warehouse, "env": env, "utility": utility, "output": output}
     built["monthly"] = monthly(warehouse)
     built["unreadable"] = {r["stream"]: int(r["unreadable_logs"]) for r in warehouse.model("kondado_unreadable_logs")}
-    built["pipelines"] = {int(r["pipeline_id"]) for r in warehouse.model("kondado_pipeline_health")}
+    health = warehouse.model("kondado_pipeline_health")
+    built["pipelines"] = {int(r["pipeline_id"]) for r in health}
+    built["last_pipeline_runs"] = {int(r["pipeline_id"]): r["last_run_at"] for r in health}
     built["models"] = {int(r["model_id"]): r["last_run_at"] for r in warehouse.model("kondado_model_health")}
     selection = ["--select", "+kondado_billable_rows_monthly"]
     dbt(utility, "run", *selection, "--vars", build_vars(EARLY), env=env)
@@ -177,6 +192,11 @@ def test_unreadable_logs_are_counted_and_kept_out_of_the_answers(engine):
 
 def test_times_with_a_zone_read_as_utc_in_a_session_of_another_zone(engine):
     assert engine["models"] == {901: LAST_MODEL_RUN}
+
+
+def test_times_without_a_zone_read_in_the_loaders_zone(engine):
+    assert engine["last_pipeline_runs"][11] == AS_OF  # its newest log, written as 09:00 Sao Paulo time
+    assert engine["early"][1]["billable_rows"] == 10  # the log of 00:10 UTC is November's, not October's
 
 
 def test_a_projection_past_bigint_is_exact(engine):
