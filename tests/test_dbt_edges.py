@@ -185,7 +185,7 @@ ELAPSED = int((AS_OF - datetime.datetime(2026, 11, 1)).total_seconds())
 
 def test_unreadable_logs_are_counted_and_kept_out_of_the_answers(engine):
     assert engine["unreadable"] == {"pipeline_logs": 3, "model_logs": 1}
-    assert "Warning in test kondado_no_unreadable_logs" in engine["output"]
+    assert "Warning in test kondado_logs_all_readable" in engine["output"]
     assert engine["pipelines"] == {11, 21, 31, 51}
     assert engine["monthly"][1]["runs"] == 6  # none of the unreadable three
 

@@ -1,6 +1,6 @@
 -- Logs left out of every answer because the package cannot place them: no id, no pipeline (model) id or no
 -- createdAt (the tap writes null, with a warning, for a value it cannot read). One row per log stream; the test
--- kondado_no_unreadable_logs warns when one is not 0, and the build goes on.
+-- kondado_logs_all_readable warns when one is not 0, and the build goes on.
 {%- set streams = [('pipeline_logs', 'pipeline_id'), ('model_logs', 'model_id')] %}
 {%- for stream, key in streams %}
 select
