@@ -38,6 +38,9 @@ def _run(url: str, output, capsys) -> tuple[int, str]:
         f"postgresql://kondado:{SECRET}@[::1/db",
         f"postgresql://kondado:{SECRET}@host:notaport/db",
         f"postgres://kondado:{SECRET}@127.0.0.1:1/db#x",
+        f"kondado:{SECRET}@127.0.0.1:1/db",  # no scheme: not a PostgreSQL URL, said without its password
+        f"mysql://kondado:a/{SECRET}@127.0.0.1/db",
+        f"postgresql://kondado:a://{SECRET}@127.0.0.1:1/db",
     ],
 )
 def test_a_failed_connection_never_prints_the_password(url, tmp_path, capsys):

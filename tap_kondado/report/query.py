@@ -502,11 +502,11 @@ def _redacted(url: str | None) -> str:
     if not url:
         return ""
     text = _PASSWORD_PARAMETER.sub(r"\1***", url)
-    scheme, separator, rest = text.partition("://")
-    if separator and "@" in rest:
+    scheme, rest = _SCHEME.match(text).groups()  # no scheme (not a URL, named in an error): all of it
+    if "@" in rest:
         credentials, _, host = rest.rpartition("@")
         user, colon, _ = credentials.partition(":")
-        text = f"{scheme}://{user}{':***' if colon else ''}@{host}"
+        text = f"{scheme or ''}{user}{':***' if colon else ''}@{host}"
     return text
 
 
@@ -515,7 +515,7 @@ def _secrets(url: str | None) -> list[str]:
     if not url:
         return []
     found = [m.group(2) for m in _PASSWORD_PARAMETER.finditer(url)]
-    rest = url.partition("://")[2]
+    rest = _SCHEME.match(url).group(2)
     if "@" in rest:
         credentials = rest.rpartition("@")[0]
         if ":" in credentials:
@@ -533,6 +533,8 @@ def _scrubbed(message: str, url: str | None) -> str:
     return message
 
 
+# A URL's scheme (`postgresql://`, none in a string that is not a URL), and the rest.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)?(.*)", re.DOTALL)
 # `password=...` in a URL's query (any case), up to the next `&` or the end.
 _PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword=)([^&#]*)")
 
