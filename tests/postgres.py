@@ -137,8 +137,8 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def start_server(bin_dir: Path, *, attempts: int = 3) -> PostgresServer:
-    """initdb a cluster in a temp directory and start it on a free port."""
+def start_server(bin_dir: Path, *, attempts: int = 3, time_zone: str | None = None) -> PostgresServer:
+    """initdb a cluster in a temp directory and start it on a free port (`time_zone`: the server's TimeZone)."""
     root = Path(tempfile.mkdtemp(prefix="tap-kondado-pg-"))
     data_dir = root / "data"
     if _is_root():
@@ -149,6 +149,8 @@ def start_server(bin_dir: Path, *, attempts: int = 3) -> PostgresServer:
     for attempt in range(attempts):
         port = _free_port()
         options = f"-p {port} -c listen_addresses=127.0.0.1 -k {root} -c fsync=off -c full_page_writes=off"
+        if time_zone:
+            options += f" -c TimeZone={time_zone}"
         pg_ctl = [str(bin_dir / "pg_ctl"), "start", "-D", str(data_dir), "-w", "-t", "60"]
         started = _run_as_owner([*pg_ctl, "-o", options, "-l", str(root / "server.log")], check=False)
         if started.returncode == 0:

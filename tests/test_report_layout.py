@@ -73,7 +73,7 @@ def test_headline_counts(page):
 def test_health_table_worst_first_with_the_rest_collapsed(page):
     section = page.split('<section id="pipelines-health">')[1].split("</section>")[0]
     listed, collapsed = section.split("<details>")
-    names = re.findall(r'<td class="name">(.*?)<span', listed)
+    names = re.findall(r'<td class="name"><bdi>(.*?)</bdi><span', listed)
     assert names[:4] == ["CRM - deals", "Finance - invoices, daily export to the warehouse", "Ads - campaigns",
                          "New - survey answers"]  # fmt: skip
     # on_time but flagged: listed; on_time and quiet: collapsed.
@@ -83,7 +83,7 @@ def test_health_table_worst_first_with_the_rest_collapsed(page):
     assert "4.5 days since its last run: 4.5 times its usual gap of 24.0 h" in listed
     assert "status error_building_tables" in listed
     assert "2 pipelines on time" in collapsed
-    assert set(re.findall(r'<td class="name">(.*?)<span', collapsed)) == {
+    assert set(re.findall(r'<td class="name"><bdi>(.*?)</bdi><span', collapsed)) == {
         "Shop - orders (hourly)",
         report_fixture.HOSTILE_NAME.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         .replace('"', "&quot;").replace("'", "&#x27;"),
@@ -94,7 +94,10 @@ def test_strips_failing_and_stalled_on_top_and_every_chart_states_its_point(page
     section = page.split('<section id="run-strips">')[1].split("</section>")[0]
     badges = re.findall(r'<span class="badge (\w+)">', section)
     assert badges[:2] == ["failing", "stalled"]
-    assert "On top: CRM - deals (failing), Finance - invoices, daily export to the warehouse (stalled)." in section
+    assert (
+        "On top: <bdi>CRM - deals</bdi> (failing), <bdi>Finance - invoices, daily export to the warehouse</bdi> "
+        "(stalled)." in section
+    )
     for tag, attrs in _tags(page):
         if tag == "svg":
             assert attrs["role"] == "img"
@@ -117,6 +120,41 @@ def test_an_account_already_over_its_plan_says_so(data):
     plan = next(p for p in data.plans if p.client_id == 1)
     over = type(plan)(**{**plan.__dict__, "plan_rows": 700_000, "projected_limit_date": None})
     assert "it is over its plan" in layout.plan_sentence(over, data.as_of)
+
+
+def test_a_right_to_left_override_in_a_name_turns_only_that_name(data):
+    name = "Loja \u202eodnavlas"  # an override with no end: in a bare cell it would turn the rest around
+    item = dataclasses.replace(data.pipelines[0], name=name, status_message="\u202emsg")
+    page = layout.render(dataclasses.replace(data, pipelines=[item, *data.pipelines[1:]]))
+    # Every occurrence isolated: in HTML in a <bdi>, in an SVG's title and label between U+2068 and U+2069.
+    bare = re.sub(r"<bdi>[^<]*</bdi>|\u2068[^\u2069]*\u2069", "", page)
+    assert "\u202e" not in bare
+    assert page.count("<bdi>Loja \u202eodnavlas</bdi>") >= 2  # its table cell and its strip's label
+    assert "<bdi>\u202emsg</bdi>" in page
+    assert 'aria-label="\u2068Loja \u202eodnavlas\u2069: ' in page
+
+
+def test_plan_edges_say_what_is_true(data):
+    plan = next(p for p in data.plans if p.client_id == 1)
+
+    def sentence(**fields):
+        return layout.plan_sentence(dataclasses.replace(plan, **fields), data.as_of)
+
+    early = sentence(
+        billable_rows=10, projected_billable_rows=None, projected_limit_date=None, projection_note="too_early"
+    )
+    assert early == (
+        "Account 1: 10 billable rows by Nov 20, 0% of its plan of 1,050,000; too early in the month to project."
+    )
+    nothing = sentence(plan_rows=0, projected_limit_date=None, projection_note="no_plan")
+    assert "(a plan of 0: no plan)" in nothing
+    assert "%" not in nothing
+    bad = sentence(
+        billable_rows=-40, projected_billable_rows=None, projected_limit_date=None, projection_note="bad_data"
+    )
+    assert "bad data" in bad
+    assert "%" not in bad
+    assert "-40" not in bad
 
 
 def test_flags_name_every_reason():

@@ -189,6 +189,19 @@ def flags(item: Health) -> list[str]:
     return reasons
 
 
+def _bdi(text: str) -> str:
+    """Text from the data, escaped and isolated.
+
+    A right-to-left override in it (U+202E) then turns only that text around, not the rest of its cell or sentence.
+    """
+    return f"<bdi>{escape(text)}</bdi>"
+
+
+def _isolated(text: str) -> str:
+    """The same for plain text (an SVG title or label): between U+2068 and U+2069, Unicode's isolates."""
+    return f"\u2068{text}\u2069"
+
+
 def _listed(item: Health) -> bool:
     return item.health != "on_time" or bool(flags(item))
 
@@ -221,7 +234,7 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
     for i in items:
         reasons = flags(i)
         flagged = "<ul class=flags>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>" if reasons else ""
-        message = f'<span class="msg">{escape(i.status_message)}</span>' if i.status_message else ""
+        message = f'<span class="msg">{_bdi(i.status_message)}</span>' if i.status_message else ""
         status = f"{escape(i.status or '')}<br>{message}" if message else escape(i.status or "not synced")
         last = (
             f"{escape(_moment(i.last_run_at))}"
@@ -231,7 +244,7 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
         )
         rows.append(
             "<tr>"
-            f'<td class="name">{escape(i.name)}<span class="sub">#{i.id} · account {i.client_id}</span></td>'
+            f'<td class="name">{_bdi(i.name)}<span class="sub">#{i.id} · account {i.client_id}</span></td>'
             f'<td data-label="health"><span class="badge {escape(i.health)}">{escape(i.health)}</span></td>'
             f'<td data-label="flagged by">{flagged}</td>'
             f'<td data-label="status">{status}</td>'
@@ -255,15 +268,15 @@ def _strips_section(data: ReportData) -> str:
     for item in data.pipelines:  # already worst first: failing and stalled on top
         runs = data.runs.get(item.id, [])
         zero = sum(r <= 0 for _, r in runs)
-        label = f"{item.name}: {len(runs)} runs in the last {STRIP_DAYS} days" + (
+        label = f"{_isolated(item.name)}: {len(runs)} runs in the last {STRIP_DAYS} days" + (
             f", last {_hours(_age_hours(end, runs[-1][0]))} before kondado_as_of" if runs else ", none"
         )
         label += f"; {zero} moved 0 rows" if zero else ""
         if not runs:
-            silent.append(item.name)
+            silent.append(_bdi(item.name))
         rows.append(
             '<div class="chart-row">'
-            f'<div class="label"><span class="name">{escape(item.name)}</span> '
+            f'<div class="label"><span class="name">{_bdi(item.name)}</span> '
             f'<span class="badge {escape(item.health)}">{escape(item.health)}</span>'
             f'<span class="sub">#{item.id} · account {item.client_id} · {len(runs)} runs'
             f"{f', {zero} with 0 rows' if zero else ''}</span></div>"
@@ -271,17 +284,17 @@ def _strips_section(data: ReportData) -> str:
         )
     axis = f'<div class="chart-row"><div></div>{_axis(_day_ticks(start, end, step=2))}</div>'
     problems = [i for i in data.pipelines if i.health in ("failing", "stalled")]
-    point = (
+    point = escape(
         f"One row per pipeline, a mark per run over the {STRIP_DAYS} days to kondado_as_of; "
         "darker marks moved more rows."
     )
-    if problems:
-        point += " On top: " + ", ".join(f"{i.name} ({i.health})" for i in problems) + "."
+    if problems:  # HTML from here: each name isolated
+        point += " On top: " + ", ".join(f"{_bdi(i.name)} ({escape(i.health)})" for i in problems) + "."
     if silent:
         point += f" No run at all in {STRIP_DAYS} days: " + ", ".join(silent) + "."
     html = [
         '<section id="run-strips"><h2>Runs over the last 14 days</h2>',
-        f'<p class="point">{escape(point)}</p>',
+        f'<p class="point">{point}</p>',
         '<div class="panel">',
         '<p class="legend"><i class="mark"></i>a run (shade: rows moved) <i class="zero"></i>a run that moved 0 rows'
         " · faint lines: midnight UTC</p>",
@@ -351,15 +364,23 @@ def _rows_section(data: ReportData) -> str:
 
 def plan_sentence(plan: Plan, as_of: datetime.datetime) -> str:
     """The point of one account's plan chart, in words."""
+    if plan.projection_note == "bad_data":
+        return (
+            f"Account {plan.client_id}: a run this month has a negative row count, which no run can move: "
+            "bad data, so no percentage and no projection."
+        )
     so_far = f"{_int(plan.billable_rows)} billable rows by {_day(as_of.date())}"
     projected = plan.projected_billable_rows
-    if plan.plan_rows is None:
-        end = f"; {_int(projected)} projected by month end" if projected is not None else ""
-        return f"Account {plan.client_id}: {so_far} (no plan_rows set){end}."
-    used = plan.billable_rows / plan.plan_rows * 100 if plan.plan_rows else 0
+    early = "; too early in the month to project" if plan.projection_note == "too_early" else ""
+    if not plan.plan_rows:  # none set, or a plan of 0: nothing to measure against
+        why = "no plan_rows set" if plan.plan_rows is None else "a plan of 0: no plan"
+        end = f"; {_int(projected)} projected by month end" if projected is not None else early
+        return f"Account {plan.client_id}: {so_far} ({why}){end}."
+    used = plan.billable_rows / plan.plan_rows * 100
     sentence = f"Account {plan.client_id}: {so_far}, {used:.0f}% of its plan of {_int(plan.plan_rows)}"
     if projected is not None:
-        sentence += f"; at this pace {_int(projected)} by month end ({projected / max(plan.plan_rows, 1) * 100:.0f}%)"
+        sentence += f"; at this pace {_int(projected)} by month end ({projected / plan.plan_rows * 100:.0f}%)"
+    sentence += early
     if plan.billable_rows >= plan.plan_rows:
         sentence += ": it is over its plan, and Kondado pauses its pipelines until next month"
     elif plan.projected_limit_date is not None:
@@ -406,7 +427,7 @@ def _plans_section(data: ReportData) -> str:
         ticks = [(0.0, _day(data.month_start)), (now, "kondado_as_of")]
         if now <= LAST_DAY_LABEL_UNTIL:  # later, the month's last day would print over kondado_as_of
             ticks.append((1.0, _day((month_end - datetime.timedelta(days=1)).date())))
-        over = plan.plan_rows is not None and plan.billable_rows >= plan.plan_rows
+        over = bool(plan.plan_rows) and plan.billable_rows >= plan.plan_rows
         css = ' class="over"' if plan.projected_limit_date is not None or over else ""
         boxes.append(
             f'<div class="panel"><p{css}>{escape(sentence)}</p>'

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote
 
 import yaml
 
@@ -74,6 +74,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "projected_billable_rows": "projected_billable_rows",
         "plan_rows": "plan_rows",
         "projected_limit_date": "projected_limit_date",
+        "projection_note": "projection_note",  # why a number is missing: bad_data, too_early, no_plan
     },
 }
 # `kondado_as_of` ("now" of the build): the package writes it on every health and monthly row. Read from this
@@ -136,6 +137,7 @@ class Plan:
     projected_billable_rows: int | None
     plan_rows: int | None
     projected_limit_date: datetime.date | None
+    projection_note: str | None = None
     daily: list[tuple[datetime.date, int]] = field(default_factory=list)
 
 
@@ -221,8 +223,15 @@ class _Postgres:
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except (psycopg.Error, ValueError) as error:
-            raise ReportError(f"cannot connect to {_redacted(url) or 'PostgreSQL'}: {_first_line(error)}") from error
+            reason = _scrubbed(_first_line(error), url)
+            raise ReportError(f"cannot connect to {_redacted(url) or 'PostgreSQL'}: {reason}") from None
         self._conn.execute("SET TIME ZONE 'UTC'")
+        # Text as UTF-8 whatever the database's encoding: a SQL_ASCII one (which dbt builds fine) would otherwise
+        # hand back bytes, and its bytes are not checked, so one that is not UTF-8 reads as U+FFFD.
+        self._conn.execute("SET client_encoding TO 'UTF8'")
+        for type_name in ("text", "varchar", "bpchar", "name"):
+            self._conn.adapters.register_loader(type_name, _Utf8Text)
+        self._conn.adapters.register_loader(0, _Utf8Text)  # types psycopg does not know: as text
         self._error = psycopg.Error
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -233,6 +242,18 @@ class _Postgres:
 
     def close(self) -> None:
         self._conn.close()
+
+
+class _Utf8Text:
+    """A psycopg loader: the bytes of a text value decoded as UTF-8, an invalid sequence as U+FFFD."""
+
+    format = 0  # psycopg's text format
+
+    def __init__(self, oid: int, context: Any = None) -> None:  # noqa: ARG002 (psycopg's signature)
+        self.oid = oid
+
+    def load(self, data: bytes | bytearray | memoryview) -> str:
+        return bytes(data).decode("utf-8", errors="replace")
 
 
 def _find_schema(conn: _Connection) -> str:
@@ -383,7 +404,14 @@ def _rows_per_day(conn: _Connection, schema: str, as_of: datetime.datetime) -> d
 def _plans(conn: _Connection, schema: str, month_start: datetime.date, as_of: datetime.datetime) -> list[Plan]:
     m = COLUMNS[BILLABLE_MONTHLY]
     r = COLUMNS[PIPELINE_RUNS]
-    roles = ("client_id", "billable_rows", "projected_billable_rows", "plan_rows", "projected_limit_date")
+    roles = (
+        "client_id",
+        "billable_rows",
+        "projected_billable_rows",
+        "plan_rows",
+        "projected_limit_date",
+        "projection_note",
+    )
     rows = conn.rows(
         f"SELECT {', '.join(_ident(m[role]) for role in roles)} FROM {_ident(schema)}.{_ident(BILLABLE_MONTHLY)} "
         f"WHERE CAST({_ident(m['month'])} AS DATE) = {_date(month_start)} ORDER BY 1"
@@ -466,17 +494,49 @@ def _date(day: datetime.date) -> str:
 
 
 def _redacted(url: str | None) -> str:
-    """The URL without its password, to name it in an error."""
+    """The URL without its password, to name it in an error or the page, whatever the URL's form.
+
+    libpq takes a password with `#`, `?` or `/` unencoded, which urlsplit then reads as fragment, query or path:
+    so everything between the user's `:` and the authority's last `@` goes, and so does any `password=`.
+    """
     if not url:
         return ""
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-            return parts._replace(netloc=netloc).geturl()
-    except ValueError:
-        return "the given URL"
-    return url
+    text = _PASSWORD_PARAMETER.sub(r"\1***", url)
+    scheme, rest = _SCHEME.match(text).groups()  # no scheme (not a URL, named in an error): all of it
+    if "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user, colon, _ = credentials.partition(":")
+        text = f"{scheme or ''}{user}{':***' if colon else ''}@{host}"
+    return text
+
+
+def _secrets(url: str | None) -> list[str]:
+    """Every form the URL's password may take in a message: as written, and percent-decoded."""
+    if not url:
+        return []
+    found = [m.group(2) for m in _PASSWORD_PARAMETER.finditer(url)]
+    rest = _SCHEME.match(url).group(2)
+    if "@" in rest:
+        credentials = rest.rpartition("@")[0]
+        if ":" in credentials:
+            found.append(credentials.partition(":")[2])
+    found += [unquote(secret) for secret in found]
+    return sorted({secret for secret in found if secret}, key=len, reverse=True)
+
+
+def _scrubbed(message: str, url: str | None) -> str:
+    """`message` (psycopg's or libpq's, which may echo the URL) with the URL and its password masked."""
+    if url:
+        message = message.replace(url, _redacted(url))
+    for secret in _secrets(url):
+        message = message.replace(secret, "***")
+    return message
+
+
+# A URL's scheme (`postgresql://`, none in a string that is not a URL), and the rest.
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)?(.*)", re.DOTALL)
+# `password=...` in a URL's query (any case), up to the next `&` or the end.
+_PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword=)([^&#]*)")
 
 
 def _first_line(error: BaseException) -> str:

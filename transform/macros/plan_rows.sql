@@ -1,14 +1,22 @@
 {#- kondado_plan_rows as rows (client_id, plan_rows): one number for every account (client_id null), or a
-    map from client_id (a number or a string) to a number; no rows when empty. -#}
+    map from client_id (a number or a string, ASCII digits) to a number; no rows when empty. Keys are compared
+    as numbers, so '01' and 1 are one account, and naming one twice is an error. -#}
 {% macro kondado_plan_rows_sql() %}
   {%- set plan = var('kondado_plan_rows', '') -%}
   {%- set pairs = [] -%}
   {%- if plan is mapping -%}
+    {%- set seen = {} -%}
     {%- for client, rows in plan.items() -%}
-      {%- if not modules.re.fullmatch('\d+', client | string | trim) -%}
+      {%- set text = client | string | trim -%}
+      {%- if not modules.re.fullmatch('[0-9]+', text) or text | int > kondado_bigint_max() -%}
         {{ exceptions.raise_compiler_error("kondado_plan_rows: account '" ~ client ~ "' is not a client_id") }}
       {%- endif -%}
-      {%- do pairs.append((client | string | trim, kondado_plan_number(rows))) -%}
+      {%- set account = text | int -%}
+      {%- if account in seen -%}
+        {{ exceptions.raise_compiler_error("kondado_plan_rows: account " ~ account ~ " is given twice ('" ~ seen[account] ~ "', '" ~ text ~ "')") }}
+      {%- endif -%}
+      {%- do seen.update({account: text}) -%}
+      {%- do pairs.append((account, kondado_plan_number(rows))) -%}
     {%- endfor -%}
   {%- elif plan is not none and (plan | string | trim) != '' -%}
     {%- do pairs.append(('null', kondado_plan_number(plan))) -%}
@@ -26,8 +34,14 @@
 
 {% macro kondado_plan_number(value) %}
   {%- set text = value | string | trim -%}
-  {%- if not modules.re.fullmatch('\d+(\.0+)?', text) -%}
+  {%- if not modules.re.fullmatch('[0-9]+([.]0+)?', text) -%}
     {{ exceptions.raise_compiler_error("kondado_plan_rows must be a number of rows or a map of them, not '" ~ text ~ "'") }}
   {%- endif -%}
-  {{ return(text.split('.')[0]) }}
+  {%- set whole = text.split('.')[0] -%}
+  {%- if whole | int > kondado_bigint_max() -%}
+    {{ exceptions.raise_compiler_error("kondado_plan_rows: " ~ whole ~ " rows is more than " ~ kondado_bigint_max() ~ " (what a bigint holds)") }}
+  {%- endif -%}
+  {{ return(whole) }}
 {% endmacro %}
+
+{% macro kondado_bigint_max() %}{{ return(9223372036854775807) }}{% endmacro %}

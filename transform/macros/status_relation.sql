@@ -2,5 +2,5 @@
     status streams were not synced: the models then select typed nulls. -#}
 {% macro kondado_status_relation(table) %}
   {%- if not execute -%}{{ return(none) }}{%- endif -%}
-  {{ return(adapter.get_relation(database=target.database, schema=var('kondado_source_schema'), identifier=table)) }}
+  {{ return(adapter.get_relation(database=target.database, schema=kondado_source_schema(), identifier=table)) }}
 {% endmacro %}

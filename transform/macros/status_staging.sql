@@ -16,10 +16,15 @@ select
   {%- endfor %}
 where 1 = 0
   {%- else %}
+{%- set loaded_types = kondado_column_types(relation) %}
 with typed as (
     select
     {%- for name, type in columns %}
+        {%- if name == 'observed_at' %}
+        {{ kondado_utc(name, loaded_types.get(name)) }} as {{ name }}{{ "," if not loop.last }}
+        {%- else %}
         cast({{ name }} as {{ type }}) as {{ name }}{{ "," if not loop.last }}
+        {%- endif %}
     {%- endfor %}
     from {{ relation }}
 ),

@@ -1,14 +1,16 @@
 -- One row per account and month: rows moved (billable and free), runs, and for the current month the
--- projection to the month's end against the plan (var kondado_plan_rows).
+-- projection to the month's end against the plan (var kondado_plan_rows), or why there is none (projection_note).
 {%- set as_of = kondado_as_of() %}
 {%- set this_month = "cast(" ~ dbt.date_trunc('month', as_of) ~ " as " ~ dbt.type_timestamp() ~ ")" %}
+{%- set min_seconds = kondado_projection_min_hours() * 3600 %}
 with monthly as (
     select
         client_id,
         cast({{ dbt.date_trunc('month', 'created_at') }} as date) as month,
         sum(case when is_billable then coalesce(row_count, 0) else 0 end) as billable_rows,
         sum(case when is_billable then 0 else coalesce(row_count, 0) end) as free_rows,
-        count(*) as runs
+        count(*) as runs,
+        sum(case when row_count < 0 then 1 else 0 end) as negative_runs
     from {{ ref('stg_kondado__pipeline_logs') }}
     group by 1, 2
 ),
@@ -30,22 +32,33 @@ timed as (
     left join plans as plan_for_all on plan_for_all.client_id is null
 ),
 
-projected as (
+noted as (
     select
         timed.*,
         case
-            when is_current_month and elapsed_seconds > 0
-                then cast(floor(
-                    cast(billable_rows as {{ kondado_type_double() }}) * month_seconds / elapsed_seconds
-                ) as {{ dbt.type_bigint() }})
-            else billable_rows
+            when negative_runs > 0 then 'bad_data'
+            when is_current_month and (elapsed_seconds <= 0 or elapsed_seconds < {{ min_seconds }}) then 'too_early'
+            when coalesce(plan_rows, 0) = 0 then 'no_plan'
+        end as projection_note
+    from timed
+),
+
+projected as (
+    select
+        noted.*,
+        case
+            when projection_note in ('bad_data', 'too_early') then null
+            when is_current_month
+                then {{ kondado_scaled_rows('billable_rows', 'month_seconds', 'elapsed_seconds') }}
+            else cast(billable_rows as {{ kondado_type_rows() }})
         end as projected_billable_rows,
         -- when, at this month's pace, the billable rows reach the plan (seconds into the month)
         case
-            when is_current_month and billable_rows > 0 and plan_rows is not null
-                then cast(plan_rows as {{ kondado_type_double() }}) * elapsed_seconds / billable_rows
+            when projection_note is null and is_current_month and billable_rows > 0
+                then cast(plan_rows as {{ kondado_type_double() }}) * elapsed_seconds
+                    / cast(billable_rows as {{ kondado_type_double() }})
         end as limit_seconds
-    from timed
+    from noted
 )
 
 select
@@ -58,11 +71,13 @@ select
     projected_billable_rows,
     plan_rows,
     case
-        when plan_rows > 0 then round(cast(100.0 * billable_rows / plan_rows as {{ dbt.type_numeric() }}), 2)
+        when coalesce(projection_note, '') not in ('bad_data', 'no_plan')
+            then round(cast(100.0 * billable_rows / plan_rows as numeric(38, 2)), 2)
     end as plan_used_pct,
     case
         when limit_seconds is not null and limit_seconds < month_seconds
             then cast({{ dbt.dateadd('second', 'cast(floor(limit_seconds) as ' ~ dbt.type_bigint() ~ ')', this_month) }} as date)
     end as projected_limit_date,
+    projection_note,
     {{ as_of }} as kondado_as_of
 from projected

@@ -1,13 +1,15 @@
 -- Pipeline logs typed, one row per id (latest updatedAt wins: an append-only target keeps every version),
 -- none created after kondado_as_of.
+{%- set loaded = kondado_source('pipeline_logs') %}
+{%- set types = kondado_column_types(loaded) %}
 with typed as (
     select
         cast(id as {{ dbt.type_bigint() }}) as id,
         cast(client_id as {{ dbt.type_bigint() }}) as client_id,
         cast(pipeline_id as {{ dbt.type_bigint() }}) as pipeline_id,
         cast(pipeline_name as {{ dbt.type_string() }}) as pipeline_name,
-        cast({{ adapter.quote('createdAt') }} as {{ dbt.type_timestamp() }}) as created_at,
-        cast({{ adapter.quote('updatedAt') }} as {{ dbt.type_timestamp() }}) as updated_at,
+        {{ kondado_utc(adapter.quote('createdAt'), types.get('createdat')) }} as created_at,
+        {{ kondado_utc(adapter.quote('updatedAt'), types.get('updatedat')) }} as updated_at,
         cast(row_count as {{ dbt.type_bigint() }}) as row_count,
         cast(raw_row_count as {{ dbt.type_bigint() }}) as raw_row_count,
         cast(execution_time_seconds as {{ kondado_type_double() }}) as execution_time_seconds,
@@ -17,7 +19,7 @@ with typed as (
         cast(initial_savepoint as {{ dbt.type_string() }}) as initial_savepoint,
         cast(new_savepoint as {{ dbt.type_string() }}) as new_savepoint,
         cast(external_ip as {{ dbt.type_string() }}) as external_ip
-    from {{ source('kondado', 'pipeline_logs') }}
+    from {{ loaded }}
 ),
 
 versions as (
@@ -25,7 +27,8 @@ versions as (
         typed.*,
         row_number() over (partition by id order by updated_at desc nulls last) as version_rank
     from typed
-    where created_at <= {{ kondado_as_of() }}
+    -- a log without an id, a pipeline_id or a createdAt answers nothing: kondado_unreadable_logs counts it
+    where created_at <= {{ kondado_as_of() }} and id is not null and pipeline_id is not null
 )
 
 select

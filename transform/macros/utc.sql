@@ -1,0 +1,55 @@
+{#- Loaded times as naive UTC, whatever the column's type and the session's time zone.
+
+    A `timestamp with time zone` is an instant: converted to UTC. A `timestamp` (no zone) is wall-clock time in
+    the loader's zone, the var kondado_loader_time_zone: UTC by default, which is what meltano.yml's
+    target-postgres writes (PGTZ=UTC) and target-duckdb writes; a warehouse loaded in local time names its zone.
+    A plain cast would read both in the session's zone, which is the server's or the machine's. -#}
+
+{#- {column name (lower case): data type (lower case)} of a relation; {} at parse time or when it is absent. -#}
+{% macro kondado_column_types(relation) %}
+  {%- set types = {} -%}
+  {%- if execute and relation is not none -%}
+    {%- for column in adapter.get_columns_in_relation(relation) -%}
+      {%- do types.update({column.name | lower: column.data_type | lower}) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {{ return(types) }}
+{% endmacro %}
+
+{#- `expression` (of SQL type `data_type`, as kondado_column_types gives it) as a naive UTC timestamp. -#}
+{% macro kondado_utc(expression, data_type) %}
+  {%- set type_text = (data_type or '') | lower -%}
+  {%- if 'with time zone' in type_text or 'timestamptz' in type_text -%}
+    {{- return(adapter.dispatch('kondado_instant_as_utc', 'kondado')(expression)) -}}
+  {%- endif -%}
+  {%- set zone = kondado_loader_time_zone() -%}
+  {%- if zone == 'UTC' -%}
+    {{- return('cast(' ~ expression ~ ' as ' ~ dbt.type_timestamp() ~ ')') -}}
+  {%- endif -%}
+  {{- return(adapter.dispatch('kondado_wall_clock_as_utc', 'kondado')(
+      'cast(' ~ expression ~ ' as ' ~ dbt.type_timestamp() ~ ')', zone)) -}}
+{% endmacro %}
+
+{#- The var kondado_loader_time_zone, checked: an IANA zone name (America/Sao_Paulo) or UTC. -#}
+{% macro kondado_loader_time_zone() %}
+  {%- set zone = var('kondado_loader_time_zone', 'UTC') | string | trim -%}
+  {%- if zone | upper in ('', 'UTC', 'Z', 'ETC/UTC', 'GMT') -%}{{ return('UTC') }}{%- endif -%}
+  {%- if zone not in modules.pytz.all_timezones_set -%}
+    {{ exceptions.raise_compiler_error("kondado_loader_time_zone must be a time zone name such as America/Sao_Paulo, not '" ~ zone ~ "'") }}
+  {%- endif -%}
+  {{ return(zone) }}
+{% endmacro %}
+
+{% macro default__kondado_instant_as_utc(expression) -%}
+  ({{ expression }} at time zone 'UTC')
+{%- endmacro %}
+{% macro duckdb__kondado_instant_as_utc(expression) -%}
+  timezone('UTC', {{ expression }})
+{%- endmacro %}
+
+{% macro default__kondado_wall_clock_as_utc(expression, zone) -%}
+  (({{ expression }} at time zone '{{ zone }}') at time zone 'UTC')
+{%- endmacro %}
+{% macro duckdb__kondado_wall_clock_as_utc(expression, zone) -%}
+  timezone('UTC', timezone('{{ zone }}', {{ expression }}))
+{%- endmacro %}
