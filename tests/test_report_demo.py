@@ -49,7 +49,7 @@ def test_the_printed_commands_can_be_pasted_into_a_shell(demo, tmp_path, capsys,
     import json
     import shlex
 
-    monkeypatch.setattr(demo, "_meltano", lambda args, env: "")
+    monkeypatch.setattr(demo, "_meltano", lambda *_: "")
     demo._build(tmp_path / "demo.duckdb", {}, environment="demo")
     line = capsys.readouterr().out.splitlines()[0].removeprefix("==> ")
     words = shlex.split(line)
