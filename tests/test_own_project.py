@@ -27,17 +27,24 @@ BIN = Path(sys.executable).parent
 COUNTS = {"pipeline_logs": 400, "model_logs": 120}
 
 
-def readme_lines() -> list[str]:
-    section = (ROOT / "README.md").read_text().split(SECTION, 1)[1]
-    block = re.search(r"^```sh\n(.*?)^```", section, flags=re.DOTALL | re.MULTILINE).group(1)
-    return [line for line in block.splitlines() if line.strip()]
+def readme_blocks() -> list[list[str]]:
+    """The section's sh blocks: DuckDB from `meltano init`, then PostgreSQL in the same project."""
+    section = (ROOT / "README.md").read_text().split(SECTION, 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"^```sh\n(.*?)^```", section, flags=re.DOTALL | re.MULTILINE)
+    return [[line for line in block.splitlines() if line.strip()] for block in blocks]
 
 
-def test_the_readme_walk_from_meltano_init_to_the_report(tmp_path):
-    lines = readme_lines()
-    assert lines[0].startswith("meltano init ")
-    assert lines[-1] == "meltano invoke kondado-report:duckdb"
-    script = "\n".join(["set -euo pipefail", *(line.replace(CHECKOUT_PLACEHOLDER, str(ROOT)) for line in lines)])
+def script(lines: list[str]) -> str:
+    return "\n".join(["set -euo pipefail", *(line.replace(CHECKOUT_PLACEHOLDER, str(ROOT)) for line in lines)])
+
+
+@pytest.mark.postgres
+def test_the_readme_walk_from_meltano_init_to_the_report(tmp_path, postgres):
+    duckdb_lines, postgres_lines = readme_blocks()
+    assert duckdb_lines[0].startswith("meltano init ")
+    assert duckdb_lines[-1] == "meltano invoke kondado-report:duckdb"
+    assert postgres_lines[-1].startswith("meltano invoke kondado-report --postgres ")
+    database = postgres.create_database("own_project")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_KONDADO_", "TARGET_", "MELTANO_", "DBT_"))}
     counts = [f"--{stream.replace('_', '-')}={n}" for stream, n in COUNTS.items()]
     with simulator_process("--time-scale", "0.05", *counts) as sim:
@@ -52,11 +59,20 @@ def test_the_readme_walk_from_meltano_init_to_the_report(tmp_path):
             TAP_KONDADO_TOKEN="demo-token",
             TAP_KONDADO_API_URL=sim.url,
             TAP_KONDADO_RATE_LIMITS=rate_limits,
+            **postgres.meltano_env(database),
+            **postgres.meltano_env(database, prefix="DBT_POSTGRES"),
         )
-        result = subprocess.run(
-            ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False
-        )
-        assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
+        for lines, cwd in ((duckdb_lines, tmp_path), (postgres_lines, tmp_path / "kondado-warehouse")):
+            result = subprocess.run(
+                ["bash", "-c", script(lines)],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+                check=False,
+            )
+            assert result.returncode == 0, f"{result.stdout[-4000:]}\n{result.stderr[-8000:]}"
     with Simulator(**COUNTS) as same_data:  # the simulator's data is seeded: the same, seen in-process
         visible = {stream: [r["id"] for r in same_data.visible(stream)] for stream in COUNTS}
     project = tmp_path / "kondado-warehouse"
@@ -67,5 +83,12 @@ def test_the_readme_walk_from_meltano_init_to_the_report(tmp_path):
             assert sorted(landed) == sorted(ids), f"{stream}: {len(landed)} of {len(ids)} rows landed"
         pipelines = conn.execute("SELECT count(DISTINCT pipeline_id) FROM tap_kondado.pipeline_logs").fetchone()[0]
         assert conn.execute("SELECT count(*) FROM analytics.kondado_pipeline_health").fetchone()[0] == pipelines
-    report = (project / "output" / "kondado-report.html").read_text()
-    assert report.startswith("<!DOCTYPE html>")
+    import psycopg
+
+    with psycopg.connect(postgres.dsn(database)) as conn:
+        for stream, ids in visible.items():
+            landed = [row[0] for row in conn.execute(f"SELECT id FROM tap_kondado.{stream}").fetchall()]  # noqa: S608
+            assert sorted(landed) == sorted(ids), f"{stream} in PostgreSQL: {len(landed)} of {len(ids)} rows"
+        assert conn.execute("SELECT count(*) FROM analytics.kondado_pipeline_health").fetchone()[0] == pipelines
+    for name in ("kondado-report.html", "kondado-report-postgres.html"):
+        assert (project / "output" / name).read_text().startswith("<!DOCTYPE html>")
