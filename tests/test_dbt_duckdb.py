@@ -29,7 +29,7 @@ class TestDuckDB(scenario.PackageChecks):
         [
             ({"kondado_as_of": "yesterday"}, "kondado_as_of must be an ISO timestamp such as"),
             ({"kondado_plan_rows": {"acme": 5}}, "kondado_plan_rows: account 'acme' is not a client_id"),
-            ({"kondado_plan_rows": "lots"}, "kondado_plan_rows must be a number of rows or a map of them"),
+            ({"kondado_plan_rows": "lots"}, "kondado_plan_rows must be a whole number of rows (2400000, 2.4e6)"),
             ({"kondado_health_severity": "fatal"}, "kondado_health_severity must be warn or error"),
             ({"kondado_delivery_min_rows": 0}, "kondado_delivery_min_rows must be a whole number of rows, at least 1"),
         ],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import re
 import subprocess
 import types
 from decimal import Decimal
@@ -251,3 +252,35 @@ def test_a_var_that_cannot_be_meant_stops_the_build_with_a_line_naming_it(engine
     with pytest.raises(AssertionError) as failed:
         dbt(engine["utility"], "compile", "--vars", json.dumps(vars_), env=engine["env"])
     assert message in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    ("plan", "rows"),
+    [
+        ("3e6", [("null", "3000000")]),
+        ("2.4e6", [("null", "2400000")]),
+        ('{"3": 2400000, "1": "1.5e6"}', [("3", "2400000"), ("1", "1500000")]),  # a map given as a JSON string
+    ],
+)
+def test_plans_in_the_forms_people_write_them(engine, plan, rows):
+    if engine["utility"] != "dbt-duckdb":
+        pytest.skip("vars are read as the SQL is compiled, the same on both engines: DuckDB's compile shows it")
+    output = dbt(
+        engine["utility"],
+        "compile",
+        "--inline",
+        "{{ kondado_plan_rows_sql() }}",
+        "--vars",
+        json.dumps({"kondado_plan_rows": plan}),
+        env=engine["env"],
+    )
+    found = re.findall(r"cast\((\w+) as bigint\) as client_id, cast\((\d+) as bigint\) as plan_rows", output)
+    assert found == rows
+
+
+def test_a_map_that_is_not_json_says_so(engine):
+    if engine["utility"] != "dbt-duckdb":
+        pytest.skip("vars are read as the SQL is compiled: DuckDB's compile says it")
+    with pytest.raises(AssertionError) as failed:
+        dbt(engine["utility"], "compile", "--vars", json.dumps({"kondado_plan_rows": "{3: 2400000"}), env=engine["env"])
+    assert "kondado_plan_rows looks like a map but is not JSON" in str(failed.value)

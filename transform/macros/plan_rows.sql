@@ -3,6 +3,13 @@
     as numbers, so '01' and 1 are one account, and naming one twice is an error. -#}
 {% macro kondado_plan_rows_sql() %}
   {%- set plan = var('kondado_plan_rows', '') -%}
+  {%- if plan is string and plan | trim | first == '{' -%}
+    {#- A map given as a JSON string (an environment variable, a quoted --vars value): read it as the map. -#}
+    {%- set plan = fromjson(plan | trim, none) -%}
+    {%- if plan is none -%}
+      {{ exceptions.raise_compiler_error("kondado_plan_rows looks like a map but is not JSON (write it as {\"3\": 2400000}): '" ~ var('kondado_plan_rows') ~ "'") }}
+    {%- endif -%}
+  {%- endif -%}
   {%- set pairs = [] -%}
   {%- if plan is mapping -%}
     {%- set seen = {} -%}
@@ -33,11 +40,24 @@
 {% endmacro %}
 
 {% macro kondado_plan_number(value) %}
-  {%- set text = value | string | trim -%}
-  {%- if not modules.re.fullmatch('[0-9]+([.]0+)?', text) -%}
-    {{ exceptions.raise_compiler_error("kondado_plan_rows must be a number of rows or a map of them, not '" ~ text ~ "'") }}
+  {%- set text = value | string | trim | replace('_', '') -%}
+  {%- set scientific = modules.re.fullmatch('([0-9]+)(?:[.]([0-9]*))?[eE][+]?([0-9]+)', text) -%}
+  {%- if scientific -%}
+    {#- 3e6, 2.4e6: shifted exactly, digit by digit (a float would round a big plan). -#}
+    {%- set digits = scientific.group(1) ~ (scientific.group(2) or '') -%}
+    {%- set shift = scientific.group(3) | int - (scientific.group(2) or '') | length -%}
+    {%- if shift >= 0 -%}
+      {%- set text = digits ~ ('0' * shift) -%}
+    {%- elif digits[shift:] | replace('0', '') == '' -%}
+      {%- set text = digits[:shift] -%}
+    {%- else -%}
+      {{ exceptions.raise_compiler_error("kondado_plan_rows must be a whole number of rows, not '" ~ value ~ "'") }}
+    {%- endif -%}
   {%- endif -%}
-  {%- set whole = text.split('.')[0] -%}
+  {%- if not modules.re.fullmatch('[0-9]+([.]0+)?', text) -%}
+    {{ exceptions.raise_compiler_error("kondado_plan_rows must be a whole number of rows (2400000, 2.4e6) or a map {client_id: rows}, not '" ~ value ~ "'") }}
+  {%- endif -%}
+  {%- set whole = (text.split('.')[0] | int) | string -%}
   {%- if whole | int > kondado_bigint_max() -%}
     {{ exceptions.raise_compiler_error("kondado_plan_rows: " ~ whole ~ " rows is more than " ~ kondado_bigint_max() ~ " (what a bigint holds)") }}
   {%- endif -%}
