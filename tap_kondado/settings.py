@@ -354,7 +354,7 @@ def _api_url_errors(api_url: str) -> list[str]:
     if "?" in api_url or "#" in api_url:  # the tap appends the endpoint's path: it would land in the query
         return ["setting 'api_url' must not hold a query string or fragment ('?' or '#'): give the base URL only"]
     secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(parts.hostname or ""))
-    if not parts.scheme or "://" not in api_url:
+    if api_url.strip() and "://" not in api_url:
         return [f"setting 'api_url' has no scheme: write it as https://{api_url.lstrip('/')}"]
     if not (secure and parts.hostname):
         return [

@@ -226,7 +226,6 @@ def test_key_and_token_are_marked_secret():
         ("http://127.0.0.1.nip.io", False),
         ("http://127.0.0.1@example.com", False),
         ("ftp://127.0.0.1", False),
-        ("k2.kondado.com.br", False),
         ("https://", False),
         ("", False),
     ],
@@ -234,6 +233,12 @@ def test_key_and_token_are_marked_secret():
 def test_api_url_must_be_https_except_on_loopback(api_url, accepted):
     errors = config_errors(secret_config(api_url), CONFIG_SCHEMA)
     assert errors == ([] if accepted else [f"{HTTPS_ONLY}: the token travels in every URL"])
+
+
+@pytest.mark.parametrize("api_url", ["k2.kondado.com.br", "k2.kondado.com.br/", "localhost:8765"])
+def test_an_api_url_without_a_scheme_says_so(api_url):
+    errors = config_errors(secret_config(api_url), CONFIG_SCHEMA)
+    assert errors == [f"setting 'api_url' has no scheme: write it as https://{api_url}"]
 
 
 def test_plain_http_elsewhere_is_refused_before_any_request(sim):
