@@ -51,14 +51,21 @@ def replay_moments(now: datetime.datetime, extra: list[datetime.datetime]) -> li
     return sorted(m.replace(tzinfo=None, microsecond=0) for m in moments if start <= m <= now)
 
 
-def compiled_health_sql(built: dict, model: str) -> str:
-    """The model's SQL as dbt compiles it, `kondado_as_of` the placeholder."""
-    vars_ = json.dumps({"kondado_as_of": PLACEHOLDER.isoformat() + "Z"})
-    meltano("invoke", built["utility"], "compile", "--select", model, "--vars", vars_, env=built["env"])
-    path = Path(built["env"]["DBT_TARGET_PATH"]) / "compiled" / "kondado" / "models" / "marts" / f"{model}.sql"
-    sql = path.read_text()
-    assert PLACEHOLDER_SQL in sql
-    return sql
+def compiled_health_sql(built: dict, **more_vars: object) -> dict[str, str]:
+    """Both health models' SQL as dbt compiles them (one dbt run), `kondado_as_of` the placeholder."""
+    vars_ = json.dumps({"kondado_as_of": PLACEHOLDER.isoformat() + "Z", **more_vars})
+    meltano("invoke", built["utility"], "compile", "--select", *MODELS, "--vars", vars_, env=built["env"])
+    compiled = {}
+    for model in MODELS:
+        path = Path(built["env"]["DBT_TARGET_PATH"]) / "compiled" / "kondado" / "models" / "marts" / f"{model}.sql"
+        compiled[model] = path.read_text()
+        assert PLACEHOLDER_SQL in compiled[model]
+    return compiled
+
+
+def at(sql: str, moment: datetime.datetime) -> str:
+    """`sql` with `moment` (naive UTC) as kondado_as_of."""
+    return sql.replace(PLACEHOLDER_SQL, f"'{moment.strftime('%Y-%m-%d %H:%M:%S.%f')}'")
 
 
 def runs_by_item(sim, stream: str, key: str) -> dict[int, list[datetime.datetime]]:
@@ -74,12 +81,13 @@ def replay(built: dict) -> tuple[Counter, list[str]]:
     sim, now = built["sim"], built["sim"].now
     counts: Counter = Counter()
     wrong: list[str] = []
+    compiled = compiled_health_sql(built)
     for model, (stream, key, catalog) in MODELS.items():
         expected = truth.expectations(catalog, runs_by_item(sim, stream, key), now)
-        sql = compiled_health_sql(built, model)
-        for moment in replay_moments(now, truth.checkpoints(expected, now)):
-            literal = f"'{moment.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
-            rows = {int(row[key]): row for row in built["warehouse"].rows(sql.replace(PLACEHOLDER_SQL, literal))}
+        moments = replay_moments(now, truth.checkpoints(expected, now))
+        answers = built["warehouse"].many([at(compiled[model], moment) for moment in moments])
+        for moment, answer in zip(moments, answers, strict=True):
+            rows = {int(row[key]): row for row in answer}
             aware = moment.replace(tzinfo=datetime.timezone.utc)
             for item_id, expectation in expected.items():
                 if item_id not in rows:  # not run yet at that moment
@@ -122,6 +130,23 @@ def test_replay_on_duckdb(duckdb_built):
 @pytest.mark.postgres
 def test_replay_on_postgres(postgres_built):
     check(postgres_built, "PostgreSQL")
+
+
+def test_a_pinned_gap_overrides_the_learned_schedule(duckdb_built):
+    # Weekdays at 07:00 pinned to "every hour": 5 h after its last run, it is stalled; pipeline 725 pinned as a
+    # model is untouched.
+    last = runs_by_item(duckdb_built["sim"], "pipeline_logs", "pipeline_id")[727][-1]
+    moment = (last + datetime.timedelta(hours=5)).replace(tzinfo=None, microsecond=0)
+    pins = {"727": 1, "model:725": 1, "pipeline:746": "24"}
+    compiled = compiled_health_sql(duckdb_built, kondado_expected_gap_hours=pins)
+    sql = at(compiled["kondado_pipeline_health"], moment)
+    rows = {r["pipeline_id"]: r for r in duckdb_built["warehouse"].rows(sql)}
+    assert rows[727]["is_pinned"]
+    assert rows[727]["health"] == "stalled"
+    assert rows[727]["schedule_summary"] == "every 1 h (pinned: kondado_expected_gap_hours)"
+    assert rows[746]["expected_gap_hours"] == 24
+    assert not rows[725]["is_pinned"]
+    assert rows[725]["health"] == "on_time"
 
 
 def test_a_healthy_scheduled_item_reads_its_schedule(duckdb_built):

@@ -10,7 +10,7 @@
 {%- set min_baseline = kondado_number_var('kondado_min_baseline_runs', 5) -%}
 {%- set failing = "'error_building_tables', 'too_many_consecutive_failed_builds', "
     ~ "'too_many_consecutive_failed_builds__blocked'" -%}
-with history as (
+with history as materialized (
     -- its logs up to kondado_as_of, newest first (here, not in the runs model: one compiled query per moment)
     select
         id, client_id, {{ key }}, {{ name }}, created_at, row_count, execution_time_seconds, gap_hours,

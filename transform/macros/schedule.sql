@@ -12,7 +12,7 @@
 {%- set late_gaps = kondado_number_var('kondado_late_after_gaps', 0.5) -%}
 {%- set late_minutes = kondado_number_var('kondado_late_min_minutes', 10) -%}
 {%- set as_of_local = kondado_to_local(as_of, zone) -%}
-run_moments as (
+run_moments as materialized (
     -- one row per run: the logs of one item at the same createdAt are one run; with its local hour of the week
     select
         {{ key }},
@@ -50,7 +50,7 @@ pinned_gaps as (
     {%- endfor %}
 ),
 
-learning_windows as (
+learning_windows as materialized (
     -- what the hours of the week are learned from: the last kondado_schedule_days up to its last run (a silence
     -- does not unlearn them)
     select
@@ -79,7 +79,7 @@ slot_days as (
     group by run_moments.{{ key }}, local_dow, local_hour, cast(local_at as date)
 ),
 
-active_slots as (
+active_slots as materialized (
     -- the hours of the week it runs in: it ran there in at least kondado_schedule_min_share of the window's weeks
     select
         slot_days.{{ key }},
@@ -93,7 +93,7 @@ active_slots as (
     having count(*) * 168.0 >= {{ share }} * {{ kondado_hours_between('learning_windows.window_start', 'learning_windows.last_run_at') }}
 ),
 
-expectations as (
+expectations as materialized (
     select
         learning_windows.*,
         coalesce(pinned_gaps.gap_hours, learned_gaps.learned_gap_hours) as expected_gap_hours,
@@ -104,50 +104,62 @@ expectations as (
     left join pinned_gaps on pinned_gaps.{{ key }} = learning_windows.{{ key }}
 ),
 
-tolerances as (
+tolerances as materialized (
     -- a due run is missed once overdue by kondado_late_after_gaps expected gaps, and at least kondado_late_min_minutes
     select
         expectations.*,
         cast(3600 * greatest({{ late_gaps }} * expected_gap_hours, {{ late_minutes }} / 60.0) as {{ dbt.type_bigint() }})
-            as tolerance_seconds
+            as tolerance_seconds,
+        -- the hours to look ahead through: to a week and a day past kondado_as_of
+        {{ kondado_hours_between('last_run_at', as_of) }} + 192 as horizon_hours
     from expectations
     where expected_gap_hours > 0
 ),
 
 numbers as (
-    {{ kondado_numbers(4) }}
+    {{ kondado_numbers(3) }}
 ),
 
-local_hours as (
-    -- every local hour from its last run's to a week and a day past kondado_as_of (10,000 at most)
+minutes as materialized (
+    select n from ({{ kondado_numbers(2) }}) as hundred where n < 60
+),
+
+local_hours as materialized (
+    -- every local hour from its last run's to the horizon (1,000 at most: runs_missed counts within them);
+    -- materialized: inlined, PostgreSQL joins every hour with every active hour of every item
     select
-        tolerances.{{ key }},
-        {{ dbt.dateadd('hour', 'numbers.n', dbt.date_trunc('hour', 'tolerances.last_local_at')) }} as local_hour_start
-    from tolerances
-    inner join numbers
-        on numbers.n <= {{ kondado_hours_between('tolerances.last_run_at', as_of) }} + 192
-    where not tolerances.is_pinned
+        calendar.*,
+        cast(extract(isodow from local_hour_start) as integer) - 1 as local_dow,
+        cast(extract(hour from local_hour_start) as integer) as local_hour
+    from (
+        select
+            tolerances.{{ key }},
+            tolerances.expected_gap_hours,
+            {{ dbt.dateadd('hour', 'numbers.n', dbt.date_trunc('hour', 'tolerances.last_local_at')) }} as local_hour_start
+        from tolerances
+        inner join numbers on numbers.n <= tolerances.horizon_hours
+        where not tolerances.is_pinned
+    ) as calendar
 ),
 
 due_runs as (
     -- the runs its schedule asks for: in each hour of the week it runs in, runs_per_hour runs (one when its gap is an
     -- hour or more) from that hour's usual first minute, an expected gap apart
     select
-        tolerances.{{ key }},
+        local_hours.{{ key }},
         {{ dbt.dateadd(
             'second',
-            'cast(60 * active_slots.first_minute + minutes.n * 3600 * tolerances.expected_gap_hours as ' ~ dbt.type_bigint() ~ ')',
+            'cast(60 * active_slots.first_minute + minutes.n * 3600 * local_hours.expected_gap_hours as ' ~ dbt.type_bigint() ~ ')',
             'local_hours.local_hour_start') }} as due_local
     from local_hours
-    inner join tolerances on tolerances.{{ key }} = local_hours.{{ key }}
     inner join active_slots
         on active_slots.{{ key }} = local_hours.{{ key }}
-        and active_slots.local_dow = cast(extract(isodow from local_hours.local_hour_start) as integer) - 1
-        and active_slots.local_hour = cast(extract(hour from local_hours.local_hour_start) as integer)
-    inner join (select n from numbers where n < 60) as minutes
-        on minutes.n < active_slots.runs_per_hour and minutes.n * tolerances.expected_gap_hours < 1
+        and active_slots.local_dow = local_hours.local_dow
+        and active_slots.local_hour = local_hours.local_hour
+    inner join minutes
+        on minutes.n < active_slots.runs_per_hour and minutes.n * local_hours.expected_gap_hours < 1
     union all
-    -- pinned by hand: every expected gap after its last run, whatever the hour (a week and a day past kondado_as_of)
+    -- pinned by hand: every expected gap after its last run, whatever the hour, to the horizon
     select
         tolerances.{{ key }},
         {{ dbt.dateadd(
@@ -155,8 +167,7 @@ due_runs as (
             'tolerances.last_local_at') }} as due_local
     from tolerances
     inner join numbers
-        on numbers.n >= 1
-        and (numbers.n - 1) * tolerances.expected_gap_hours <= {{ kondado_hours_between('tolerances.last_run_at', as_of) }} + 192
+        on numbers.n >= 1 and (numbers.n - 1) * tolerances.expected_gap_hours <= tolerances.horizon_hours
     where tolerances.is_pinned
 ),
 
