@@ -10,35 +10,63 @@
 {%- set min_baseline = kondado_number_var('kondado_min_baseline_runs', 5) -%}
 {%- set failing = "'error_building_tables', 'too_many_consecutive_failed_builds', "
     ~ "'too_many_consecutive_failed_builds__blocked'" -%}
-with history as materialized (
-    -- its logs up to kondado_as_of, newest first (here, not in the runs model: one compiled query per moment)
+with totals as (
+    -- its logs up to kondado_as_of, counted over all of them; newer_runs: how many of the runs model's are later
+    -- (its runs_ago counts from the build's kondado_as_of; here they count from this query's)
     select
-        id, client_id, {{ key }}, {{ name }}, created_at, row_count, execution_time_seconds, gap_hours,
-        {% if savepoints %}initial_savepoint, new_savepoint,{% endif %}
-        row_number() over (partition by {{ key }} order by created_at desc, id desc) as runs_ago
-    from {{ runs }} as runs
+        {{ key }},
+        min(runs_ago) - 1 as newer_runs,
+        count(*) as runs,
+        min(created_at) as first_run_at,
+        max(created_at) as last_run_at,
+        sum(case when created_at > {{ dbt.dateadd('day', -7, as_of) }} then 1 else 0 end) as runs_last_7d,
+        -- the latest runs in a row that moved no rows
+        coalesce(min(case when coalesce(row_count, -1) <> 0 then runs_ago end) - min(runs_ago), count(*))
+            as zero_row_streak
+    from {{ runs }}
     where created_at <= {{ as_of }}
+    group by {{ key }}
+),
+
+history as materialized (
+    -- the logs the rules read, runs_ago 1 the latest by kondado_as_of: the latest kondado_baseline_runs + 1, and
+    -- those of the kondado_schedule_days before its last run
+    select
+        runs.id, runs.client_id, runs.{{ key }}, runs.{{ name }}, runs.created_at, runs.row_count,
+        runs.execution_time_seconds, runs.gap_hours,
+        {% if savepoints %}runs.initial_savepoint, runs.new_savepoint,{% endif %}
+        runs.runs_ago - totals.newer_runs as runs_ago
+    from {{ runs }} as runs
+    inner join totals on totals.{{ key }} = runs.{{ key }}
+    where runs.created_at <= {{ as_of }}
+        and (
+            runs.runs_ago - totals.newer_runs <= {{ [baseline, 20] | max + 1 }}
+            or runs.created_at >= {{ dbt.dateadd('day', -(kondado_number_var('kondado_schedule_days', 28) | int), 'totals.last_run_at') }}
+        )
 ),
 
 stats as (
     select
-        {{ key }},
-        count(*) as runs,
-        max(created_at) as last_run_at,
-        sum(case when created_at > {{ dbt.dateadd('day', -7, as_of) }} then 1 else 0 end) as runs_last_7d,
-        -- the latest runs in a row that moved no rows
-        coalesce(min(case when coalesce(row_count, -1) <> 0 then runs_ago end) - 1, count(*)) as zero_row_streak,
+        totals.*,
         -- the kondado_baseline_runs runs before the latest: the volume and duration it is measured against
-        count(case when runs_ago between 2 and {{ baseline + 1 }} then row_count end) as baseline_runs,
-        avg(case when runs_ago between 2 and {{ baseline + 1 }} then cast(row_count as {{ double }}) end) as baseline_mean,
-        stddev_pop(case when runs_ago between 2 and {{ baseline + 1 }} then cast(row_count as {{ double }}) end)
-            as baseline_stddev,
-        count(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end) as duration_runs,
-        avg(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end) as duration_mean,
-        stddev_pop(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end)
-            as duration_stddev
-    from history
-    group by {{ key }}
+        baselines.baseline_runs, baselines.baseline_mean, baselines.baseline_stddev,
+        baselines.duration_runs, baselines.duration_mean, baselines.duration_stddev
+    from totals
+    inner join (
+        select
+            {{ key }},
+            count(case when runs_ago between 2 and {{ baseline + 1 }} then row_count end) as baseline_runs,
+            avg(case when runs_ago between 2 and {{ baseline + 1 }} then cast(row_count as {{ double }}) end)
+                as baseline_mean,
+            stddev_pop(case when runs_ago between 2 and {{ baseline + 1 }} then cast(row_count as {{ double }}) end)
+                as baseline_stddev,
+            count(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end) as duration_runs,
+            avg(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end) as duration_mean,
+            stddev_pop(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end)
+                as duration_stddev
+        from history
+        group by {{ key }}
+    ) as baselines on baselines.{{ key }} = totals.{{ key }}
 ),
 
 usual_gaps as (
@@ -69,7 +97,7 @@ latest as (
     where latest.runs_ago = 1
 ),
 
-{{ kondado_schedule_ctes(kind, 'history', as_of) }},
+{{ kondado_schedule_ctes(kind, 'history', 'totals', as_of) }},
 
 measured as (
     select

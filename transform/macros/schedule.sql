@@ -1,7 +1,8 @@
-{#- The schedule of each pipeline or model, learned from its own runs (`history`: its logs up to kondado_as_of),
-    as CTEs ending in `schedule`: one row per `key` with expected_gap_hours, history_days, next_run_due_at (UTC),
+{#- The schedule of each pipeline or model, learned from its own runs (`history`: its latest logs up to
+    kondado_as_of and those of the kondado_schedule_days before its last; `totals`: first_run_at per key), as CTEs
+    ending in `schedule`: one row per `key` with expected_gap_hours, history_days, next_run_due_at (UTC),
     next_run_due_local, runs_missed and schedule_summary. The rule is the README's ("The rules"), exactly. -#}
-{% macro kondado_schedule_ctes(kind, history, as_of) %}
+{% macro kondado_schedule_ctes(kind, history, totals, as_of) %}
 {%- set key = kind ~ '_id' -%}
 {%- set zone = kondado_time_zone() -%}
 {%- set pinned = kondado_pinned_gaps(kind) -%}
@@ -98,8 +99,9 @@ expectations as materialized (
         learning_windows.*,
         coalesce(pinned_gaps.gap_hours, learned_gaps.learned_gap_hours) as expected_gap_hours,
         pinned_gaps.gap_hours is not null as is_pinned,
-        {{ kondado_hours_between('learning_windows.first_run_at', 'learning_windows.last_run_at') }} / 24 as history_days
+        {{ kondado_hours_between('firsts.first_run_at', 'learning_windows.last_run_at') }} / 24 as history_days
     from learning_windows
+    inner join {{ totals }} as firsts on firsts.{{ key }} = learning_windows.{{ key }}
     left join learned_gaps on learned_gaps.{{ key }} = learning_windows.{{ key }}
     left join pinned_gaps on pinned_gaps.{{ key }} = learning_windows.{{ key }}
 ),
