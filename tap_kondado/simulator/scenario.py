@@ -7,8 +7,8 @@ few pipelines carry one anomaly each. `planted_statuses()` is what the status en
 
 The anomalies, as the `kondado` dbt package defines them (transform/), with `kondado_as_of` = the
 simulator's `now`:
-- stalled: no run for 8 cadences (> 3 x its usual gap);
-- late: the last hourly run 2 h 15 min ago (> 1.5 x, < 3 x);
+- stalled: no run for 8 cadences (7 runs its schedule asked for missed, 3 or more: stalled);
+- late: the last hourly run 2 h 15 min ago (one run missed by more than half an hour);
 - failing / blocked / not_active: no run for 12 / 16 / 5 cadences, and the status that says why;
 - zero_rows: the latest 6 runs moved 0 rows;
 - spike: the latest run moved 12 x the usual rows;
