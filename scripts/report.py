@@ -137,12 +137,23 @@ def _secs(value: float | None) -> str:
 # --- the kondado dbt package's answers ----------------------------------------------------
 
 _NOT_ON_TIME = """
-SELECT pipeline_id, pipeline_name, health, hours_since_last_run, usual_gap_hours, zero_row_streak,
-       volume_anomaly, savepoint_break, status_message
-FROM {models}.kondado_pipeline_health
-WHERE health <> 'on_time' OR zero_row_streak > 0 OR volume_anomaly OR savepoint_break
+SELECT kind, item_id, item_name, health, hours_since_last_run, expected_gap_hours, zero_row_streak,
+       volume_anomaly, savepoint_break, status_message, runs, history_days, schedule_summary,
+       next_run_due_local, runs_missed, slow_run, last_execution_seconds, usual_execution_seconds
+FROM (
+    SELECT 'pipeline' AS kind, pipeline_id AS item_id, pipeline_name AS item_name, health, hours_since_last_run,
+           expected_gap_hours, zero_row_streak, volume_anomaly, savepoint_break, status_message, runs, history_days,
+           schedule_summary, next_run_due_local, runs_missed, slow_run, last_execution_seconds, usual_execution_seconds
+    FROM {models}.kondado_pipeline_health
+    UNION ALL
+    SELECT 'model', model_id, model_name, health, hours_since_last_run, expected_gap_hours, zero_row_streak,
+           volume_anomaly, false, status_message, runs, history_days, schedule_summary, next_run_due_local,
+           runs_missed, slow_run, last_execution_seconds, usual_execution_seconds
+    FROM {models}.kondado_model_health
+) items
+WHERE health <> 'on_time' OR zero_row_streak > 0 OR volume_anomaly OR savepoint_break OR slow_run
 ORDER BY CASE health WHEN 'failing' THEN 0 WHEN 'stalled' THEN 1 WHEN 'late' THEN 2 WHEN 'inactive' THEN 3
-         WHEN 'unknown' THEN 4 ELSE 5 END, pipeline_id
+         WHEN 'unknown' THEN 4 ELSE 5 END, kind DESC, item_id
 """
 
 _THIS_MONTH = """
@@ -154,26 +165,18 @@ ORDER BY client_id
 
 
 def render_health(db_path: Path) -> str:
-    """The pipelines not on time or with a volume or savepoint anomaly, and this month against each plan."""
+    """The pipelines and models not on time or with a warning, each with why, and this month against each plan."""
     with duckdb.connect(str(db_path), read_only=True) as conn:
         as_of = conn.execute(f"SELECT max(kondado_as_of) FROM {MODELS}.kondado_pipeline_health").fetchone()[0]  # noqa: S608
-        lines = [f"Pipelines to look at (kondado dbt package, schema {MODELS}, as of {_when(as_of)} UTC):"]
-        lines.append(f"  {'name (#id)':<{NAME_WIDTH}} {'health':<8} {'silent':>7} {'usual':>6}  why")
-        for row in conn.execute(_NOT_ON_TIME.format(models=MODELS)).fetchall():
-            item_id, name, health, since, usual, streak, spike, savepoint, message = row
-            why = [
-                text
-                for flag, text in (
-                    (streak, f"{streak} runs with 0 rows"),
-                    (spike, "volume spike"),
-                    (savepoint, "savepoint break"),
-                    (message, message),
-                )
-                if flag
-            ]
-            suffix = f" (#{item_id})"
-            label = f"{name[: NAME_WIDTH - len(suffix)]}{suffix}"
-            lines.append(f"  {label:<{NAME_WIDTH}} {health:<8} {_hours(since):>7} {_hours(usual):>6}  {'; '.join(why)}")
+        lines = [f"Pipelines and models to look at (kondado dbt package, schema {MODELS}, as of {_when(as_of)} UTC):"]
+        lines.append(f"  {'name (#id)':<{NAME_WIDTH}} {'health':<8} {'silent':>7} {'gap':>6}  why")
+        result = conn.execute(_NOT_ON_TIME.format(models=MODELS))
+        names = [d[0] for d in result.description]
+        for item in (dict(zip(names, row, strict=True)) for row in result.fetchall()):
+            suffix = f" ({'model ' if item['kind'] == 'model' else ''}#{item['item_id']})"
+            label = f"{(item['item_name'] or '')[: NAME_WIDTH - len(suffix)]}{suffix}"
+            since, gap = _hours(item["hours_since_last_run"]), _hours(item["expected_gap_hours"])
+            lines.append(f"  {label:<{NAME_WIDTH}} {item['health']:<8} {since:>7} {gap:>6}  {'; '.join(_why(item))}")
         lines += ["", "This month's billable rows against the plan (projection: this month's pace to its end):"]
         lines.append(f"  {'account':<8} {'so far':>11} {'projected':>11} {'plan':>11} {'used':>7}  plan reached")
         for client, billable, projected, plan, used, limit in conn.execute(
@@ -185,6 +188,34 @@ def render_health(db_path: Path) -> str:
                 f"  {client:<8} {_num(billable):>11} {_num(projected):>11} {_num(plan):>11} {used_text:>7}  {reached}"
             )
     return "\n".join(lines)
+
+
+def _why(item: dict) -> list[str]:
+    """Every row says why it is listed: its health's reason first, then its warnings."""
+    health, message, missed, slow = item["health"], item["status_message"], item["runs_missed"], item["slow_run"]
+    reasons = []
+    if health == "failing":
+        reasons.append(message or "its latest status is a failure")
+    elif health == "inactive":
+        reasons.append("switched off in Kondado" + (f": {message}" if message else ""))
+    elif health in ("stalled", "late") and missed:
+        due = item["next_run_due_local"]
+        when = f"due {due:%a %H:%M} local, " if due is not None else ""
+        reasons.append(f"{when}{missed} run{'s' if missed != 1 else ''} missed ({item['schedule_summary']})")
+    elif health == "unknown":
+        days = item["history_days"]
+        history = f", {float(days):.1f} days of history" if days is not None else ""
+        reasons.append(f"too little history to judge: {item['runs']} runs{history} ({item['schedule_summary']})")
+    if item["zero_row_streak"]:
+        reasons.append(f"{item['zero_row_streak']} runs with 0 rows")
+    if item["volume_anomaly"]:
+        reasons.append("volume spike")
+    last, usual = item["last_execution_seconds"], item["usual_execution_seconds"]
+    if slow and last is not None and usual is not None:
+        reasons.append(f"slow run: {float(last):,.0f} s against a usual {float(usual):,.0f} s")
+    if item["savepoint_break"]:
+        reasons.append("savepoint break")
+    return reasons
 
 
 def _hours(value: float | None) -> str:

@@ -94,10 +94,17 @@ class DuckDBWarehouse:
         self.duckdb, self.path = duckdb, path
 
     def rows(self, query, params=()):
+        return self.many([query], params)[0]
+
+    def many(self, queries, params=()):
+        """Each query's rows, over one connection."""
         with self.duckdb.connect(str(self.path), read_only=True) as conn:
-            result = conn.execute(query, list(params))
-            names = [d[0] for d in result.description]
-            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+            found = []
+            for query in queries:
+                result = conn.execute(query, list(params))
+                names = [d[0] for d in result.description]
+                found.append([dict(zip(names, row, strict=True)) for row in result.fetchall()])
+            return found
 
     def model(self, name):
         return self.rows(f"SELECT * FROM {scenario.MODELS_SCHEMA}.{name}")  # noqa: S608 (constants)
@@ -110,8 +117,12 @@ class PostgresWarehouse:
         self.psycopg, self.dsn = psycopg, dsn
 
     def rows(self, query, params=()):
+        return self.many([query], params)[0]
+
+    def many(self, queries, params=()):
+        """Each query's rows, over one connection."""
         with self.psycopg.connect(self.dsn, row_factory=self.psycopg.rows.dict_row) as conn:
-            return conn.execute(query, params).fetchall()
+            return [conn.execute(query, params).fetchall() for query in queries]
 
     def model(self, name):
         return self.rows(f"SELECT * FROM {scenario.MODELS_SCHEMA}.{name}")  # noqa: S608 (constants)

@@ -91,7 +91,7 @@ def expected_health(*, with_statuses: bool) -> dict[str, set[int]]:
         "failing": {"failing", "blocked"},
         "inactive": {"not_active"},
         "unknown": {"new"},
-        "stalled": {"stalled"},
+        "stalled": {"stalled", "stopped"},
         "late": {"late"},
     }
     if not with_statuses:
@@ -109,8 +109,10 @@ def expected_model_health(*, with_statuses: bool) -> dict[str, set[int]]:
     for item_id, anomaly in visible.items():
         if anomaly == "failing":
             health["failing" if with_statuses else "stalled"].add(item_id)
+        elif anomaly in ("stalled", "stopped"):
+            health["stalled"].add(item_id)
         else:
-            health[anomaly or "on_time"].add(item_id)
+            health["on_time"].add(item_id)
     return dict(health)
 
 
@@ -127,6 +129,7 @@ def planted_anomalies() -> dict[str, set[int]]:
         "zero_rows": planted.flagged("zero_rows", clients=VISIBLE),
         "spike": planted.flagged("spike", clients=VISIBLE),
         "savepoint_break": planted.flagged("savepoint_break", clients=VISIBLE),
+        "slow": planted.flagged("slow", clients=VISIBLE),
     }
 
 
@@ -365,6 +368,7 @@ class PackageChecks:
         assert streaks == dict.fromkeys(anomalies["zero_rows"], 6)
         assert {r["pipeline_id"] for r in health if r["volume_anomaly"]} == anomalies["spike"]
         assert {r["pipeline_id"] for r in health if r["savepoint_break"]} == anomalies["savepoint_break"]
+        assert {r["pipeline_id"] for r in health if r["slow_run"]} == anomalies["slow"]
         failing = {r["pipeline_id"]: (r["status"], r["status_message"]) for r in health if r["health"] == "failing"}
         statuses = built["sim"].statuses["pipelines"]
         assert failing == {i: (statuses[i]["status"], statuses[i]["raw_msg"]) for i in failing}

@@ -32,6 +32,9 @@ class TestDuckDB(scenario.PackageChecks):
             ({"kondado_plan_rows": "lots"}, "kondado_plan_rows must be a whole number of rows (2400000, 2.4e6)"),
             ({"kondado_health_severity": "fatal"}, "kondado_health_severity must be warn or error"),
             ({"kondado_delivery_min_rows": 0}, "kondado_delivery_min_rows must be a whole number of rows, at least 1"),
+            ({"kondado_expected_gap_hours": {"acme": 24}}, "kondado_expected_gap_hours: 'acme' is not an id"),
+            ({"kondado_time_zone": "UTC'; drop", "kondado_stalled_runs_missed": 3}, "kondado_time_zone must be a"),
+            ({"kondado_stalled_runs_missed": "many"}, "kondado_stalled_runs_missed must be a number"),
         ],
     )
     def test_a_bad_var_stops_the_build_with_a_line_naming_it(self, built, vars_, message):

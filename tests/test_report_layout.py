@@ -171,6 +171,24 @@ def test_flags_name_every_reason():
     ]
 
 
+def test_flags_say_when_the_schedule_wanted_a_run_and_a_slow_run():
+    item = layout.Health(
+        id=1, client_id=1, name="x", health="late", last_run_at=None, runs_last_7d=0, usual_gap_hours=1.0,
+        hours_since_last_run=15.0, zero_row_streak=0, last_row_count=5, row_count_zscore=0.1, volume_anomaly=False,
+        savepoint_break=False, status="active", status_message=None, status_observed_at=None,
+        schedule_summary="every 1 h, Mon-Fri 08:00-18:00 (America/Sao_Paulo)",
+        next_run_due_local=datetime.datetime(2026, 11, 23, 8, 3), runs_missed=2, slow_run=True,
+        last_execution_seconds=340.0, usual_execution_seconds=18.2,
+    )  # fmt: skip
+    assert layout.flags(item) == [
+        "due Mon 08:03, 2 runs missed",
+        "schedule: every 1 h, Mon-Fri 08:00-18:00 (America/Sao_Paulo)",
+        "slow run: the last took 340 s, usually 18 s",
+    ]
+    learning = dataclasses.replace(item, health="unknown", schedule_summary="learning: 3 of 7 days of history")
+    assert layout.flags(learning)[0] == "learning: 3 of 7 days of history"
+
+
 def test_a_large_account_stays_under_5_mb(data):
     """300 pipelines running every 10 minutes: the run strips must not grow with the runs."""
     pipelines, runs = [], {}

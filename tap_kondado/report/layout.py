@@ -169,6 +169,11 @@ def flags(item: Health) -> list[str]:
     reasons = []
     if item.health == "failing":
         reasons.append(f"status {item.status}" if item.status else "failing")
+    elif item.health in ("stalled", "late") and item.next_run_due_local is not None and item.runs_missed:
+        missed = f"{item.runs_missed} run{'s' if item.runs_missed != 1 else ''} missed"
+        reasons.append(f"due {item.next_run_due_local:%a %H:%M}, {missed}")
+        if item.schedule_summary:
+            reasons.append(f"schedule: {item.schedule_summary}")
     elif item.health in ("stalled", "late") and item.hours_since_last_run is not None and item.usual_gap_hours:
         ratio = item.hours_since_last_run / item.usual_gap_hours
         reasons.append(
@@ -178,7 +183,8 @@ def flags(item: Health) -> list[str]:
     elif item.health == "inactive":
         reasons.append("disabled in Kondado (not_active)")
     elif item.health == "unknown":
-        reasons.append("fewer than 4 runs: no cadence yet")
+        summary = item.schedule_summary or ""
+        reasons.append(summary if summary.startswith("learning") else "fewer than 4 runs: no cadence yet")
     if item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_FLAG:
         reasons.append(f"last {item.zero_row_streak} runs moved 0 rows")
     if item.volume_anomaly:
@@ -186,6 +192,10 @@ def flags(item: Health) -> list[str]:
         reasons.append(f"volume anomaly: last run moved {_int(item.last_row_count)} rows{z}")
     if item.savepoint_break:
         reasons.append("savepoint break: the last run did not start where the previous one ended")
+    if item.slow_run:
+        took = f" {item.last_execution_seconds:.0f} s" if item.last_execution_seconds is not None else ""
+        usual = f", usually {item.usual_execution_seconds:.0f} s" if item.usual_execution_seconds is not None else ""
+        reasons.append(f"slow run: the last took{took}{usual}")
     return reasons
 
 

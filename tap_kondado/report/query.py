@@ -50,6 +50,17 @@ _HEALTH_COLUMNS = {
     )
 }
 
+# The learned schedule's and run time's columns: read when the health model has them (one built by an older package
+# may not).
+SCHEDULE_COLUMNS = (
+    "schedule_summary",
+    "next_run_due_local",
+    "runs_missed",
+    "slow_run",
+    "last_execution_seconds",
+    "usual_execution_seconds",
+)
+
 COLUMNS: dict[str, dict[str, str]] = {
     PIPELINE_HEALTH: {
         "id": "pipeline_id",
@@ -126,6 +137,12 @@ class Health:
     status: str | None
     status_message: str | None
     status_observed_at: datetime.datetime | None
+    schedule_summary: str | None = None
+    next_run_due_local: datetime.datetime | None = None  # in the package's kondado_time_zone
+    runs_missed: int | None = None
+    slow_run: bool | None = None
+    last_execution_seconds: float | None = None
+    usual_execution_seconds: float | None = None
 
 
 @dataclass
@@ -339,7 +356,11 @@ def _read(conn: _Connection, schema: str, source: str, *, has_as_of: bool) -> Re
 
 
 def _health(conn: _Connection, schema: str, model: str) -> list[Health]:
-    columns = COLUMNS[model]
+    present = conn.rows(
+        "SELECT column_name FROM information_schema.columns "
+        f"WHERE table_schema = {_literal(schema)} AND table_name = {_literal(model)}"
+    )
+    columns = {**COLUMNS[model], **{c: c for (c,) in present if c in SCHEDULE_COLUMNS}}
     roles = [f.name for f in Health.__dataclass_fields__.values()]
     select = ", ".join(_ident(columns[r]) if r in columns else "NULL" for r in roles)
     rows = conn.rows(f"SELECT {select} FROM {_ident(schema)}.{_ident(model)}")

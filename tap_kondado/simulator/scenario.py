@@ -7,13 +7,17 @@ few pipelines carry one anomaly each. `planted_statuses()` is what the status en
 
 The anomalies, as the `kondado` dbt package defines them (transform/), with `kondado_as_of` = the
 simulator's `now`:
-- stalled: no run for 8 cadences (> 3 x its usual gap);
-- late: the last hourly run 2 h 15 min ago (> 1.5 x, < 3 x);
+- stalled: no run for 8 cadences (7 runs its schedule asked for missed, 3 or more: stalled);
+- late: the last hourly run 2 h 15 min ago (one run missed by more than half an hour);
 - failing / blocked / not_active: no run for 12 / 16 / 5 cadences, and the status that says why;
 - zero_rows: the latest 6 runs moved 0 rows;
 - spike: the latest run moved 12 x the usual rows;
+- slow: the latest run took 10 x the longest usual run time (`slow_run`);
 - savepoint_break: the latest run started from a savepoint other than the previous run's new one;
 - new: 2 daily runs so far (health `unknown`);
+- scheduled (schedules.py): business hours, every 15 minutes in them, weekdays at 07:00, daily at 06:00, 06:00 and
+  18:00, Mondays at 05:00, all in São Paulo time: quiet nights and weekends are normal (`on_time`); `stopped`
+  skipped its latest scheduled runs, status still active (`stalled`); `resumed` skipped some and runs again;
 - account 3 moves about 2.9 million billable rows in a 30-day month: past `PLAN_ROWS[3]` before its end.
 """
 
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_kondado.simulator.data import JITTER_SECONDS, GlobalSequence, stamp
+from tap_kondado.simulator.schedules import EVERY_DAY, WEEKDAYS, Outage, Schedule, every, scheduled_runs
 from tap_kondado.simulator.statuses import status_entry
 
 HOUR = 3600.0
@@ -42,6 +47,18 @@ class Planted:
     anomaly: str | None = None
     incremental: bool = False  # pipelines: runs carry savepoints
     billable: bool = True  # pipelines: free connectors move rows that do not count
+    schedule: Schedule | None = None  # runs on it (local time) instead of every cadence_hours
+    outage: Outage | None = None  # scheduled runs it skipped
+
+
+BUSINESS_HOURS = every(60, WEEKDAYS, 8, 19)  # 08:00 to 18:00, Monday to Friday
+EVERY_15_MIN_IN_BUSINESS_HOURS = every(15, WEEKDAYS, 8, 18)
+WEEKDAYS_AT_7 = Schedule(WEEKDAYS, ((7, 0),))
+DAILY_AT_6 = Schedule(EVERY_DAY, ((6, 0),))
+AT_6_AND_18 = Schedule(EVERY_DAY, ((6, 0), (18, 0)))
+MONDAYS_AT_5 = Schedule((0,), ((5, 0),))
+STOPPED = Outage(skip_to=0, skip_from=6)  # its latest 6 scheduled runs
+RESUMED = Outage(skip_to=30, skip_from=40)  # 10 scheduled runs, then back on schedule 30 runs ago
 
 
 PIPELINES: tuple[Planted, ...] = (
@@ -57,7 +74,23 @@ PIPELINES: tuple[Planted, ...] = (
     Planted(762, 3, "Padaria Pão Quente - Google Ads - campaigns", 6, 6_000, "spike"),
     Planted(763, 3, "Padaria Pão Quente - PostgreSQL - vendas", 1, 2_500, "savepoint_break", incremental=True),
     Planted(764, 3, "Padaria Pão Quente - Omie - estoque", 24, 700, "new"),
+    Planted(765, 3, "Padaria Pão Quente - Bling - notas", 6, 800, "slow", billable=False),
     Planted(781, 4, "Hidden Co - Shopify - orders", 1, 1_000),  # an account the demo token never sees
+    # Scheduled (free connectors: the plan figures stay those of the cadenced ones).
+    Planted(725, 1, "Kondado - Omie - pedidos", 1, 300, billable=False, schedule=BUSINESS_HOURS),
+    Planted(
+        726, 1, "Kondado - Pipedrive - atividades", 0.25, 40, billable=False, schedule=EVERY_15_MIN_IN_BUSINESS_HOURS
+    ),
+    Planted(727, 1, "Kondado - Google Sheets - metas", 24, 120, billable=False, schedule=WEEKDAYS_AT_7),
+    Planted(728, 2, "Acme - Bling - notas", 24, 900, billable=False, schedule=DAILY_AT_6),
+    Planted(745, 2, "Acme - Mercado Livre - pedidos", 12, 700, billable=False, schedule=AT_6_AND_18),
+    Planted(746, 2, "Acme - Google Analytics - sessions", 168, 5_000, billable=False, schedule=MONDAYS_AT_5),
+    Planted(
+        747, 2, "Acme - Zendesk - tickets", 1, 200, "stopped", billable=False, schedule=BUSINESS_HOURS, outage=STOPPED
+    ),
+    Planted(
+        729, 1, "Kondado - Asana - tasks", 1, 150, "resumed", billable=False, schedule=BUSINESS_HOURS, outage=RESUMED
+    ),
 )
 MODELS: tuple[Planted, ...] = (
     Planted(111, 1, "Kondado - Leads", 6, 4_900),
@@ -65,6 +98,9 @@ MODELS: tuple[Planted, ...] = (
     Planted(121, 2, "Acme - Funil de vendas", 6, 12_000, "failing"),
     Planted(131, 3, "Padaria Pão Quente - Churn", 24, 800, "stalled"),
     Planted(132, 3, "Padaria Pão Quente - CAC por canal", 1, 50),
+    Planted(113, 1, "Kondado - Funil do dia", 0.25, 300, schedule=EVERY_15_MIN_IN_BUSINESS_HOURS),
+    Planted(114, 1, "Kondado - Metas semanais", 168, 52, schedule=MONDAYS_AT_5),
+    Planted(122, 2, "Acme - Estoque diário", 24, 2_000, "stopped", schedule=DAILY_AT_6, outage=Outage(0, 4)),
 )
 # Rows a month each account's plan allows: account 3 reaches its plan before the month ends.
 PLAN_ROWS = {1: 3_000_000, 2: 2_000_000, 3: 2_400_000}
@@ -74,6 +110,7 @@ _SILENT_CADENCES = {"stalled": 8, "failing": 12, "blocked": 16, "not_active": 5}
 _LATE_HOURS = 2.25
 _ZERO_STREAK = 6
 _SPIKE_FACTOR = 12
+_SLOW_FACTOR = 10
 _NEW_RUNS = 2
 
 _STATUS_MESSAGES = {
@@ -83,7 +120,9 @@ _STATUS_MESSAGES = {
 
 
 def _runs(item: Planted, rng: random.Random, days: float, now: datetime.datetime) -> list[datetime.datetime]:
-    """When `item` ran: every cadence, a few minutes of jitter, up to its anomaly's silence."""
+    """When `item` ran: on its schedule, or every cadence with a few minutes of jitter up to its anomaly's silence."""
+    if item.schedule is not None:
+        return scheduled_runs(item.schedule, item.outage, rng, now - datetime.timedelta(days=days), now)
     cadence = item.cadence_hours * HOUR
     if item.anomaly in _SILENT_CADENCES:
         last = now - datetime.timedelta(seconds=_SILENT_CADENCES[item.anomaly] * cadence)
@@ -110,13 +149,21 @@ def _rows(item: Planted, rng: random.Random, back: int) -> int:
 
 
 def _pipeline_log(
-    item: Planted, rng: random.Random, moment: datetime.datetime, rows: int, savepoint: str | None
+    item: Planted,
+    rng: random.Random,
+    moment: datetime.datetime,
+    rows: int,
+    savepoint: str | None,
+    *,
+    slow: bool = False,
 ) -> dict[str, Any]:
     created = stamp(moment)
+    longest = 30 + item.rows / 200  # from the usual rows: a spike in rows is not a slow run
+    seconds = _SLOW_FACTOR * longest if slow else rng.uniform(2, longest)
     return {
         "client_id": item.client_id,
         "pipeline_id": item.item_id,
-        "execution_time_seconds": f"{rng.uniform(2, 30 + rows / 200):.6f}",
+        "execution_time_seconds": f"{seconds:.6f}",
         "has_deltas": item.incremental and rows > 0,
         "pipeline_name": item.name,
         "row_count": str(rows),
@@ -156,7 +203,7 @@ def item_logs(stream: str, item: Planted, rng: random.Random, days: float, now: 
             continue
         if item.anomaly == "savepoint_break" and back == 0:
             savepoint = stamp(moment - datetime.timedelta(days=3))  # re-read from 3 days back
-        logs.append(_pipeline_log(item, rng, moment, rows, savepoint))
+        logs.append(_pipeline_log(item, rng, moment, rows, savepoint, slow=item.anomaly == "slow" and back == 0))
         savepoint = logs[-1]["new_savepoint"]
     return logs
 
@@ -190,7 +237,7 @@ def next_run(stream: str, records: list[dict[str, Any]], rng: random.Random, mom
     Its usual rows and, if incremental, the previous run's new savepoint as its initial one.
     """
     catalog = PIPELINES if stream == "pipeline_logs" else MODELS
-    steady = [item for item in catalog if item.anomaly is None]
+    steady = [item for item in catalog if item.anomaly is None and item.schedule is None]
     item = steady[len(records) % len(steady)]
     rows = _rows(item, rng, back=1)  # steady: no anomaly on any run
     if stream == "model_logs":

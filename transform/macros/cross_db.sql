@@ -22,3 +22,27 @@
 {% macro kondado_hours_between(start, end) -%}
   (cast({{ dbt.datediff(start, end, 'second') }} as {{ kondado_type_double() }}) / 3600)
 {%- endmacro %}
+
+{#- `timestamp` (naive UTC, as the tap's columns) in the time zone `zone` (naive local), and back. Both engines
+    read `at time zone` alike: naive to an instant, an instant to naive. -#}
+{% macro kondado_to_local(timestamp, zone) -%}
+  (({{ timestamp }}) at time zone 'UTC') at time zone '{{ zone }}'
+{%- endmacro %}
+{% macro kondado_from_local(timestamp, zone) -%}
+  (({{ timestamp }}) at time zone '{{ zone }}') at time zone 'UTC'
+{%- endmacro %}
+
+{#- The median of a column as one of its values (the lower middle one), not interpolated. -#}
+{% macro kondado_median_value(expression) -%}
+  percentile_disc(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+
+{#- 0, 1, ..., 10 ** digits - 1, as column n (a CTE body). -#}
+{% macro kondado_numbers(digits) -%}
+  {%- for place in range(digits) %}
+  {{ "select " if loop.first else "    + " }}{{ 10 ** place }} * d{{ place }}.n{% endfor %} as n
+  from {% for place in range(digits) %}{{ kondado_digits() }} as d{{ place }}{{ " cross join " if not loop.last }}{% endfor %}
+{%- endmacro %}
+{% macro kondado_digits() -%}
+  (select 0 as n{% for digit in range(1, 10) %} union all select {{ digit }}{% endfor %})
+{%- endmacro %}

@@ -5,27 +5,74 @@
 {%- set name = kind ~ '_name' -%}
 {%- set as_of = kondado_as_of() -%}
 {%- set savepoints = kind == 'pipeline' -%}
-with stats as (
+{%- set double = kondado_type_double() -%}
+{%- set baseline = kondado_number_var('kondado_baseline_runs', 20) | int -%}
+{%- set min_baseline = kondado_number_var('kondado_min_baseline_runs', 5) -%}
+{%- set failing = "'error_building_tables', 'too_many_consecutive_failed_builds', "
+    ~ "'too_many_consecutive_failed_builds__blocked'" -%}
+with totals as (
+    -- its logs up to kondado_as_of, counted over all of them; newer_runs: how many of the runs model's are later
+    -- (its runs_ago counts from the build's kondado_as_of; here they count from this query's)
     select
         {{ key }},
+        min(runs_ago) - 1 as newer_runs,
         count(*) as runs,
+        min(created_at) as first_run_at,
         max(created_at) as last_run_at,
         sum(case when created_at > {{ dbt.dateadd('day', -7, as_of) }} then 1 else 0 end) as runs_last_7d,
         -- the latest runs in a row that moved no rows
-        coalesce(min(case when coalesce(row_count, -1) <> 0 then runs_ago end) - 1, count(*)) as zero_row_streak,
-        -- the 20 runs before the latest: the volume it is measured against
-        count(case when runs_ago between 2 and 21 then row_count end) as baseline_runs,
-        avg(case when runs_ago between 2 and 21 then cast(row_count as {{ kondado_type_double() }}) end) as baseline_mean,
-        stddev_pop(case when runs_ago between 2 and 21 then cast(row_count as {{ kondado_type_double() }}) end)
-            as baseline_stddev
+        coalesce(min(case when coalesce(row_count, -1) <> 0 then runs_ago end) - min(runs_ago), count(*))
+            as zero_row_streak
     from {{ runs }}
+    where created_at <= {{ as_of }}
     group by {{ key }}
+),
+
+history as materialized (
+    -- the logs the rules read, runs_ago 1 the latest by kondado_as_of: the latest kondado_baseline_runs + 1, and
+    -- those of the kondado_schedule_days before its last run
+    select
+        runs.id, runs.client_id, runs.{{ key }}, runs.{{ name }}, runs.created_at, runs.row_count,
+        runs.execution_time_seconds, runs.gap_hours,
+        {% if savepoints %}runs.initial_savepoint, runs.new_savepoint,{% endif %}
+        runs.runs_ago - totals.newer_runs as runs_ago
+    from {{ runs }} as runs
+    inner join totals on totals.{{ key }} = runs.{{ key }}
+    where runs.created_at <= {{ as_of }}
+        and (
+            runs.runs_ago - totals.newer_runs <= {{ [baseline, 20] | max + 1 }}
+            or runs.created_at >= {{ dbt.dateadd('day', -(kondado_number_var('kondado_schedule_days', 28) | int), 'totals.last_run_at') }}
+        )
+),
+
+stats as (
+    select
+        totals.*,
+        -- the kondado_baseline_runs runs before the latest: the volume and duration it is measured against
+        baselines.baseline_runs, baselines.baseline_mean, baselines.baseline_stddev,
+        baselines.duration_runs, baselines.duration_mean, baselines.duration_stddev
+    from totals
+    inner join (
+        select
+            {{ key }},
+            count(case when runs_ago between 2 and {{ baseline + 1 }} then row_count end) as baseline_runs,
+            avg(case when runs_ago between 2 and {{ baseline + 1 }} then cast(row_count as {{ double }}) end)
+                as baseline_mean,
+            stddev_pop(case when runs_ago between 2 and {{ baseline + 1 }} then cast(row_count as {{ double }}) end)
+                as baseline_stddev,
+            count(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end) as duration_runs,
+            avg(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end) as duration_mean,
+            stddev_pop(case when runs_ago between 2 and {{ baseline + 1 }} then execution_time_seconds end)
+                as duration_stddev
+        from history
+        group by {{ key }}
+    ) as baselines on baselines.{{ key }} = totals.{{ key }}
 ),
 
 usual_gaps as (
     -- the gaps between consecutive runs among the latest 21
     select {{ key }}, {{ kondado_median('gap_hours') }} as usual_gap_hours
-    from {{ runs }}
+    from history
     where runs_ago <= 20 and gap_hours is not null
     group by {{ key }}
 ),
@@ -35,19 +82,22 @@ latest as (
         latest.{{ key }},
         latest.client_id,
         latest.{{ name }},
-        latest.row_count as last_row_count
+        latest.row_count as last_row_count,
+        latest.execution_time_seconds as last_execution_seconds
         {%- if savepoints %},
         latest.initial_savepoint is not null
             and previous.{{ key }} is not null
             and latest.initial_savepoint <> coalesce(previous.new_savepoint, '') as savepoint_break
         {%- endif %}
-    from {{ runs }} as latest
+    from history as latest
     {%- if savepoints %}
-    left join {{ runs }} as previous
+    left join history as previous
         on previous.{{ key }} = latest.{{ key }} and previous.runs_ago = 2
     {%- endif %}
     where latest.runs_ago = 1
 ),
+
+{{ kondado_schedule_ctes(kind, 'history', 'totals', as_of) }},
 
 measured as (
     select
@@ -59,12 +109,25 @@ measured as (
         stats.runs_last_7d,
         usual_gaps.usual_gap_hours,
         {{ kondado_hours_between('stats.last_run_at', as_of) }} as hours_since_last_run,
+        schedule.expected_gap_hours,
+        schedule.history_days,
+        schedule.schedule_summary,
+        schedule.next_run_due_at,
+        schedule.next_run_due_local,
+        schedule.runs_missed,
+        schedule.is_pinned,
         stats.zero_row_streak,
         latest.last_row_count,
         case
-            when stats.baseline_runs >= 5 and stats.baseline_stddev > 0
+            when stats.baseline_runs >= {{ min_baseline }} and stats.baseline_stddev > 0
                 then (latest.last_row_count - stats.baseline_mean) / stats.baseline_stddev
         end as row_count_zscore,
+        latest.last_execution_seconds,
+        stats.duration_mean as usual_execution_seconds,
+        case
+            when stats.duration_runs >= {{ min_baseline }} and stats.duration_stddev > 0
+                then (latest.last_execution_seconds - stats.duration_mean) / stats.duration_stddev
+        end as duration_zscore,
         {% if savepoints %}latest.savepoint_break,{% endif %}
         status.status,
         status.raw_msg as status_message,
@@ -75,20 +138,22 @@ measured as (
     from latest
     inner join stats on stats.{{ key }} = latest.{{ key }}
     left join usual_gaps on usual_gaps.{{ key }} = latest.{{ key }}
-    left join {{ statuses }} as status on status.{{ key }} = latest.{{ key }}
+    left join schedule on schedule.{{ key }} = latest.{{ key }}
+    -- a status observed after kondado_as_of is not known yet
+    left join {{ statuses }} as status on status.{{ key }} = latest.{{ key }} and status.observed_at <= {{ as_of }}
 )
 
 select
     measured.*,
-    coalesce(abs(row_count_zscore) >= 3, false) as volume_anomaly,
+    coalesce(abs(row_count_zscore) >= {{ kondado_number_var('kondado_volume_zscore', 3) }}, false) as volume_anomaly,
+    coalesce(duration_zscore >= {{ kondado_number_var('kondado_duration_zscore', 3) }}, false) as slow_run,
     case
-        when status in (
-            'error_building_tables', 'too_many_consecutive_failed_builds',
-            'too_many_consecutive_failed_builds__blocked') then 'failing'
+        when status in ({{ failing }}) then 'failing'
         when status = 'not_active' then 'inactive'
-        when runs < 4 then 'unknown'
-        when hours_since_last_run > 3 * usual_gap_hours then 'stalled'
-        when hours_since_last_run > 1.5 * usual_gap_hours then 'late'
+        when runs < {{ kondado_number_var('kondado_min_runs', 4) }} or expected_gap_hours is null then 'unknown'
+        when not is_pinned and history_days < {{ kondado_number_var('kondado_min_history_days', 7) }} then 'unknown'
+        when runs_missed >= {{ kondado_number_var('kondado_stalled_runs_missed', 3) }} then 'stalled'
+        when runs_missed >= 1 then 'late'
         else 'on_time'
     end as health,
     {{ as_of }} as kondado_as_of
