@@ -203,9 +203,7 @@ def _why(item: dict) -> list[str]:
         when = f"due {due:%a %H:%M} local, " if due is not None else ""
         reasons.append(f"{when}{missed} run{'s' if missed != 1 else ''} missed ({item['schedule_summary']})")
     elif health == "unknown":
-        days = item["history_days"]
-        history = f", {float(days):.1f} days of history" if days is not None else ""
-        reasons.append(f"too little history to judge: {item['runs']} runs{history} ({item['schedule_summary']})")
+        reasons.append(f"too little history to judge: {item['runs']} runs ({item['schedule_summary']})")
     if item["zero_row_streak"]:
         reasons.append(f"{item['zero_row_streak']} runs with 0 rows")
     if item["volume_anomaly"]:
