@@ -254,28 +254,25 @@ def test_a_var_that_cannot_be_meant_stops_the_build_with_a_line_naming_it(engine
     assert message in str(failed.value)
 
 
-@pytest.mark.parametrize(
-    ("plan", "rows"),
-    [
-        ("3e6", [("null", "3000000")]),
-        ("2.4e6", [("null", "2400000")]),
-        ('{"3": 2400000, "1": "1.5e6"}', [("3", "2400000"), ("1", "1500000")]),  # a map given as a JSON string
-    ],
-)
-def test_plans_in_the_forms_people_write_them(engine, plan, rows):
+# Each form as people write it, and what the package reads: the plan SQL of each, in one compile.
+PLAN_FORMS = {
+    "3e6": [("null", "3000000")],
+    "2.4e6": [("null", "2400000")],
+    '{"3": 2400000, "1": "1.5e6"}': [("3", "2400000"), ("1", "1500000")],  # a map given as a JSON string
+    "2_400_000": [("null", "2400000")],
+}
+
+
+def test_plans_in_the_forms_people_write_them(engine):
     if engine["utility"] != "dbt-duckdb":
         pytest.skip("vars are read as the SQL is compiled, the same on both engines: DuckDB's compile shows it")
-    output = dbt(
-        engine["utility"],
-        "compile",
-        "--inline",
-        "{{ kondado_plan_rows_sql() }}",
-        "--vars",
-        json.dumps({"kondado_plan_rows": plan}),
-        env=engine["env"],
-    )
-    found = re.findall(r"cast\((\w+) as bigint\) as client_id, cast\((\d+) as bigint\) as plan_rows", output)
-    assert found == rows
+    inline = " ;; ".join(f"{{{{ kondado_plan_rows_sql({json.dumps(form)}) }}}}" for form in PLAN_FORMS)
+    output = dbt(engine["utility"], "compile", "--inline", inline, env=engine["env"])
+    compiled = output[output.index("kondado_plan_rows_sql") :] if "kondado_plan_rows_sql" in output else output
+    parts = compiled.split(";;")
+    assert len(parts) == len(PLAN_FORMS), output[-3000:]
+    pattern = r"cast\((\w+) as bigint\) as client_id, cast\((\d+) as bigint\) as plan_rows"
+    assert [re.findall(pattern, part) for part in parts] == list(PLAN_FORMS.values())
 
 
 def test_a_map_that_is_not_json_says_so(engine):

@@ -38,12 +38,13 @@ MODEL_HEALTH = {901: "on_time"}
 
 
 def planted_logs() -> dict[str, list[dict[str, Any]]]:
-    """Pipeline 801 hourly, last 1 h before AS_OF; 802 every 6 h, last 20 h before (stalled); 803 every 4 h, last
-    7 h before (late); model 901 hourly; client 3's only December log at DECEMBER_LOG."""
+    """Fifteen days of history (the schedule rule judges after a week): pipeline 801 hourly, last 1 h before
+    AS_OF; 802 every 6 h, last 26 h before (3 runs missed: stalled); 803 every 4 h, last 7 h before (1 missed:
+    late); model 901 hourly; client 3's only December log at DECEMBER_LOG."""
     pipelines: list[tuple[int, int, float, float, int]] = [  # (pipeline, client, gap h, last h before, runs)
-        (801, 1, 1, 1, 30),
-        (802, 2, 6, 20, 10),
-        (803, 3, 4, 7, 8),
+        (801, 1, 1, 1, 15 * 24),
+        (802, 2, 6, 26, 15 * 4),
+        (803, 3, 4, 7, 15 * 6),
     ]
     logs = []
     for pipeline_id, client_id, gap, last, runs in pipelines:
@@ -61,10 +62,10 @@ def planted_logs() -> dict[str, list[dict[str, Any]]]:
             "model_name": "Kondado - Leads",
             "execution_time_seconds": 1.5,
             "row_count": 10,
-            "createdAt": stamp(AS_OF - datetime.timedelta(hours=25 - n)),
-            "updatedAt": stamp(AS_OF - datetime.timedelta(hours=25 - n)),
+            "createdAt": stamp(AS_OF - datetime.timedelta(hours=15 * 24 - n)),
+            "updatedAt": stamp(AS_OF - datetime.timedelta(hours=15 * 24 - n)),
         }
-        for n in range(25)  # the last 1 h before AS_OF
+        for n in range(15 * 24)  # the last 1 h before AS_OF
     ]
     return {"pipeline_logs": logs, "model_logs": models}
 
@@ -111,9 +112,13 @@ def answers(rows_of) -> dict[str, Any]:
     }
 
 
+# The models the answers come from and what they read: built, not tested (the dbt tests run elsewhere).
+ANSWERING = ("+kondado_pipeline_health", "+kondado_model_health", "+kondado_billable_rows_monthly")
+
+
 def load_and_build(env: dict[str, str], loader: str, utility: str) -> None:
     meltano("run", "tap-kondado", loader, env=env)
-    meltano("invoke", utility, "build", "--vars", json.dumps(BUILD_VARS), env=env)
+    meltano("invoke", utility, "run", "--select", *ANSWERING, "--vars", json.dumps(BUILD_VARS), env=env)
 
 
 def simulator() -> Simulator:

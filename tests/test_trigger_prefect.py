@@ -37,7 +37,7 @@ def test_the_prefect_recipe_retrains_once_per_delivery(tmp_path, monkeypatch):
     job = [sys.executable, "-c", f"import os; open({str(log)!r}, 'a').write(os.environ['KONDADO_LOG_IDS'] + '\\n')"]
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     arguments = {"warehouse": ["--duckdb", str(path)], "selection": ["--pipeline", "702"]}
-    with prefect_test_harness():
+    with prefect_test_harness(server_startup_timeout=180):  # a loaded machine starts Prefect's server slowly
         recipe.kondado_retrain(**arguments, job=job)
         assert log.read_text().splitlines() == ["10"]
         idle = recipe.kondado_retrain(**arguments, job=job)

@@ -1,13 +1,13 @@
 {#- kondado_plan_rows as rows (client_id, plan_rows): one number for every account (client_id null), or a
     map from client_id (a number or a string, ASCII digits) to a number; no rows when empty. Keys are compared
     as numbers, so '01' and 1 are one account, and naming one twice is an error. -#}
-{% macro kondado_plan_rows_sql() %}
-  {%- set plan = var('kondado_plan_rows', '') -%}
+{% macro kondado_plan_rows_sql(plan=none) %}
+  {%- set plan = var('kondado_plan_rows', '') if plan is none else plan -%}
   {%- if plan is string and plan | trim | first == '{' -%}
     {#- A map given as a JSON string (an environment variable, a quoted --vars value): read it as the map. -#}
     {%- set plan = fromjson(plan | trim, none) -%}
     {%- if plan is none -%}
-      {{ exceptions.raise_compiler_error("kondado_plan_rows looks like a map but is not JSON (write it as {\"3\": 2400000}): '" ~ var('kondado_plan_rows') ~ "'") }}
+      {{ exceptions.raise_compiler_error("kondado_plan_rows looks like a map but is not JSON (write it as {\"3\": 2400000}): '" ~ var('kondado_plan_rows', '') ~ "'") }}
     {%- endif -%}
   {%- endif -%}
   {%- set pairs = [] -%}
