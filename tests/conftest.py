@@ -49,20 +49,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-# The session-wide dbt builds (tests/dbt_builds.py) are per process: under xdist (`--dist loadgroup`) every
-# test that reads one runs on the one worker that builds it, so each engine is built once a run, not once a worker.
-BUILD_GROUPS = {"duckdb_built": "dbt-duckdb-build", "postgres_built": "dbt-postgres-build"}
-
-
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = getattr(item, "module", None)
         if module is not None and module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
-        groups = [group for fixture, group in BUILD_GROUPS.items() if fixture in getattr(item, "fixturenames", ())]
-        if groups:
-            item.add_marker(pytest.mark.xdist_group(groups[0]))
 
 
 @pytest.fixture(scope="session")
