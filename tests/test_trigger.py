@@ -178,16 +178,17 @@ def _sim(make_sim):
     return make_sim(pipeline_logs=300, model_logs=150, rate_limits=DEFAULT_LIMITS, time_scale=DEMO_TIME_SCALE)
 
 
+def _tap_env(tmp_path, sim, **settings):
+    """Meltano's environment for the tap on `sim`, and `settings` (the loader's, the trigger's)."""
+    return base_env(
+        tmp_path, TAP_KONDADO_KEY=TEST_KEY, TAP_KONDADO_TOKEN=TEST_TOKEN, TAP_KONDADO_API_URL=sim.url, **settings
+    )
+
+
 def test_trigger_on_duckdb(installed, make_sim, tmp_path):
     sim = _sim(make_sim)
     warehouse = tmp_path / "warehouse.duckdb"
-    env = base_env(
-        tmp_path,
-        TAP_KONDADO_KEY=TEST_KEY,
-        TAP_KONDADO_TOKEN=TEST_TOKEN,
-        TAP_KONDADO_API_URL=sim.url,
-        TARGET_DUCKDB_FILEPATH=str(warehouse),
-    )
+    env = _tap_env(tmp_path, sim, TARGET_DUCKDB_FILEPATH=str(warehouse))
     walk(Story(sim, env, ["--duckdb", str(warehouse)], tmp_path))
 
 
@@ -195,13 +196,7 @@ def test_trigger_on_duckdb(installed, make_sim, tmp_path):
 def test_trigger_on_postgres(installed, make_sim, tmp_path, postgres):
     sim = _sim(make_sim)
     database = postgres.create_database("trigger")
-    env = base_env(
-        tmp_path,
-        TAP_KONDADO_KEY=TEST_KEY,
-        TAP_KONDADO_TOKEN=TEST_TOKEN,
-        TAP_KONDADO_API_URL=sim.url,
-        **postgres.meltano_env(database),
-    )
+    env = _tap_env(tmp_path, sim, **postgres.meltano_env(database))
     walk(Story(sim, env, ["--postgres", postgres.dsn(database)], tmp_path), full=False)
 
 
@@ -267,11 +262,9 @@ def test_meltano_job_retrains_once_per_delivery(installed, make_sim, tmp_path):
     sim = _sim(make_sim)
     warehouse = tmp_path / "warehouse.duckdb"
     retrain_log = tmp_path / "retrain.log"
-    env = base_env(
+    env = _tap_env(
         tmp_path,
-        TAP_KONDADO_KEY=TEST_KEY,
-        TAP_KONDADO_TOKEN=TEST_TOKEN,
-        TAP_KONDADO_API_URL=sim.url,
+        sim,
         TARGET_DUCKDB_FILEPATH=str(warehouse),
         KONDADO_TRIGGER_DUCKDB=str(warehouse),
         KONDADO_TRIGGER_CLIENTS="1",
