@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
         pytest.append("--color=yes")
     started = time.monotonic()
     halves = [
-        run([*pytest, "-n", str(args.workers), "-m", "not serial", *pytest_args], "parallel"),
+        run([*pytest, "-n", str(args.workers), "--dist", "loadgroup", "-m", "not serial", *pytest_args], "parallel"),
         run([*pytest, "-m", "serial", *pytest_args], "serial"),
     ]
     code, problem = exit_code([c for c, _ in halves], narrowed=bool(pytest_args))

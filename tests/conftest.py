@@ -49,12 +49,36 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker
+# Fixtures that build a dbt warehouse (minutes each) live once per process. Under xdist's `--dist loadgroup`
+# every test that reads one runs on the worker that builds it, so each is built once a run, not once a worker:
+# the session builds by fixture, a module's own build by module and parameter (test_dbt_edges' two engines).
+SESSION_BUILDS = ("duckdb_built", "postgres_built")
+MODULE_BUILDS = {"test_time_zones": "built", "test_dbt_edges": "engine"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker, and before xdist reads the group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = getattr(item, "module", None)
-        if module is not None and module.__name__.rsplit(".", 1)[-1] in SERIAL_MODULES:
+        name = module.__name__.rsplit(".", 1)[-1] if module is not None else ""
+        if name in SERIAL_MODULES:
             item.add_marker(pytest.mark.serial)
+        if group := build_group(item, name):
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def build_group(item: pytest.Item, module: str) -> str | None:
+    """The xdist group of a test that reads a shared dbt build, or None."""
+    fixtures = getattr(item, "fixturenames", ())
+    for fixture in SESSION_BUILDS:
+        if fixture in fixtures:
+            return fixture
+    fixture = MODULE_BUILDS.get(module)
+    if fixture in fixtures:
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get(fixture) if callspec is not None else None
+        return f"{module}-{param}" if param is not None else module
+    return None
 
 
 @pytest.fixture(scope="session")

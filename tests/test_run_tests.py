@@ -90,3 +90,35 @@ def test_every_test_of_a_serial_module_is_serial():
     assert len(every) > 10
     assert collected("-m", "serial") == every
     assert collected("-m", "not serial") == []
+
+
+def test_the_readers_of_one_build_share_one_worker(tmp_path, capfd, monkeypatch):
+    """The parallel half's `--dist loadgroup` really groups (a pytest release once broke it silently), with the
+    real rule: tests reading the same session build, or one parameter of a module's build, on one worker."""
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\n"
+        "from tests.conftest import pytest_collection_modifyitems  # noqa: F401 (the hook under test)\n"
+        "@pytest.fixture(scope='session')\ndef duckdb_built():\n    pass\n"
+        "@pytest.fixture(scope='module', params=['duckdb', 'postgres'])\ndef engine(request):\n    pass\n"
+    )
+    (tmp_path / "test_builds.py").write_text(
+        "import pytest\n"
+        "@pytest.mark.parametrize('n', range(8))\ndef test_reads_the_build(duckdb_built, n):\n    pass\n"
+        "@pytest.mark.parametrize('n', range(8))\ndef test_needs_none(n):\n    pass\n"
+    )
+    (tmp_path / "test_dbt_edges.py").write_text(
+        "import pytest\n@pytest.mark.parametrize('n', range(6))\ndef test_edge(engine, n):\n    pass\n"
+    )
+    (tmp_path / "pytest.ini").write_text("[pytest]\nmarkers =\n    serial: alone\n")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parent.parent))
+    options = ["-p", "xdist.plugin", "-p", "no:cacheprovider", "-v", "--rootdir", str(tmp_path)]
+    assert run_tests.main(["--workers", "3", *options, str(tmp_path)]) == 0
+    ran = re.findall(r"\[(gw\d+)\].* PASSED \S+::(\w+)\[(\w+)", capfd.readouterr().out)
+    workers: dict[tuple[str, str], set[str]] = {}
+    for worker, test, param in ran:
+        workers.setdefault((test, param if test == "test_edge" else ""), set()).add(worker)
+    assert len(ran) == 28
+    assert workers[("test_reads_the_build", "")] != workers[("test_needs_none", "")]
+    for readers in [("test_reads_the_build", ""), ("test_edge", "duckdb"), ("test_edge", "postgres")]:
+        assert len(workers[readers]) == 1, (readers, workers)
