@@ -26,8 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tap_kondado.rate_limit import Window, earliest_times
 from tap_kondado.simulator import Simulator
+from tap_kondado.transport.rate_limit import Window, earliest_times
 
 HERE = Path(__file__).resolve().parent
 KEY, TOKEN = "bench-key-5d1e", "bench-token-a7c3"

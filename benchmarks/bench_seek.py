@@ -20,10 +20,11 @@ import sys
 import time
 from collections import defaultdict
 
-from tap_kondado.envelope import Page
-from tap_kondado.pagination import ScrollPaginator
-from tap_kondado.seek import MAX_PROBES, created_at, seek
+from tap_kondado.logs.pagination import ScrollPaginator
+from tap_kondado.logs.seek import MAX_PROBES, seek
 from tap_kondado.simulator import Simulator
+from tap_kondado.times import created_at
+from tap_kondado.transport.envelope import Page
 
 PER_MINUTE = 20  # Kondado's limit: what a request costs in wall time at best
 EVERY_ACCOUNT = {"bench-key": ("bench-token", [1, 2, 3, 4])}  # the token sees every log generated

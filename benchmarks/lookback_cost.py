@@ -18,8 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tap_kondado.lookback import parse_time
 from tap_kondado.simulator import Simulator
+from tap_kondado.times import parse_time
 
 KEY, TOKEN = "bench-key-5d1e", "bench-token-a7c3"
 

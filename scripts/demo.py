@@ -116,7 +116,7 @@ def main() -> int:
     print()
     print(report.render_health(db))
     print()
-    # --- the HTML report (kondado-report, issue 16) from the dbt package's models ---------------------------
+    # --- the HTML report (kondado-report) from the dbt package's models ---------------------------
     _html_report(db)
     # ---------------------------------------------------------------------------------------------------------
     print(_bookmarks(state_id, env))

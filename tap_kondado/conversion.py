@@ -10,7 +10,6 @@ null and warns.
 
 from __future__ import annotations
 
-import datetime
 import math
 import re
 from decimal import Decimal, InvalidOperation
@@ -107,14 +106,3 @@ def _decimal(value: Any) -> Any:
     if number is INVALID or not number.is_finite() or (number and number.adjusted() > MAX_EXPONENT):
         return INVALID
     return number
-
-
-def parse_time(value: object) -> datetime.datetime | None:
-    """An ISO-8601 UTC time as the API sends it ("...Z"); naive means UTC; None if unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)

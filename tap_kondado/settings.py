@@ -20,9 +20,9 @@ from singer_sdk.configuration._dict_config import parse_environment_config
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_kondado.client import DEFAULT_API_URL, DEFAULT_MAX_RETRIES
-from tap_kondado.rate_limit import DEFAULT_RATE_LIMITS
-from tap_kondado.seek import parse_start_date
-from tap_kondado.status_memory import DEFAULT_STATUS_DAYS
+from tap_kondado.status.memory import DEFAULT_STATUS_DAYS
+from tap_kondado.times import parse_start_date
+from tap_kondado.transport.rate_limit import DEFAULT_RATE_LIMITS
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -11,8 +11,8 @@ from typing import ClassVar
 
 from singer_sdk import typing as th
 
-from tap_kondado.scroll import LogStream
-from tap_kondado.status import StatusStream
+from tap_kondado.logs.stream import LogStream
+from tap_kondado.status.stream import StatusStream
 
 _COMMON_HEAD = (
     th.Property("id", th.IntegerType, required=True, description="Log record id (the scroll key)"),

@@ -21,11 +21,9 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
-from tap_kondado import redaction
 from tap_kondado.client import DEFAULT_API_URL, KondadoStream
 from tap_kondado.errors import KondadoAPIError, OutputClosedError
-from tap_kondado.rate_budget import SharedRateBudget, StoreError, budget_path
-from tap_kondado.rate_limit import PacedSession, SlidingWindowLimiter
+from tap_kondado.logs.state import StateError, check_state, read_state
 from tap_kondado.settings import (
     BATCH_REFUSED,
     CONFIG_SCHEMA,
@@ -34,9 +32,11 @@ from tap_kondado.settings import (
     likely_typos,
     unknown_settings,
 )
-from tap_kondado.state import StateError, check_state, read_state
 from tap_kondado.streams import ModelLogsStream, ModelStatusStream, PipelineLogsStream, PipelineStatusStream
-from tap_kondado.writer import BufferedMsgSpecWriter, watch_reader
+from tap_kondado.transport import redaction
+from tap_kondado.transport.rate_budget import SharedRateBudget, StoreError, budget_path
+from tap_kondado.transport.rate_limit import PacedSession, SlidingWindowLimiter
+from tap_kondado.transport.writer import BufferedMsgSpecWriter, watch_reader
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -76,6 +76,7 @@ class TapKondado(Tap):
             writer.reader_gone = True
             signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
 
+    @override
     @classproperty
     def _env_var_config(cls) -> dict[str, Any]:
         """Settings from the environment, read as their types (see settings.env_config).
@@ -87,6 +88,7 @@ class TapKondado(Tap):
         cls.append_builtin_config(schema)
         return env_config(schema, cls._env_var_prefix)
 
+    @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         """Validate with messages that name the setting, never its value (it may be the token)."""
         schema = self.config_jsonschema
@@ -106,7 +108,8 @@ class TapKondado(Tap):
             self.logger.warning("Ignoring unknown setting(s): %s", ", ".join(unknown))
         return errors
 
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002 - the SDK signature
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM/SIGINT: the last STATE, then exit 128 + the signal, as a shell reports it.
 
         Overrides the SDK's, which exits 0: a scheduler would record the cancelled run as a
@@ -186,6 +189,7 @@ class TapKondado(Tap):
             msg = f"{len(stopped)} stream(s) stopped early, the others ran to their end: {reasons}"
             raise KondadoAPIError(msg)
 
+    @override
     def discover_streams(self) -> list[KondadoStream]:
         """The log streams and the status streams (not selected by default), which ask about ids the logs named.
 
@@ -194,6 +198,7 @@ class TapKondado(Tap):
         """
         return [PipelineLogsStream(self), ModelLogsStream(self), PipelineStatusStream(self), ModelStatusStream(self)]
 
+    @override
     @classmethod
     def cb_config(cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]) -> Any:
         """Read `--config` files; one that is missing or not JSON ends the run in one line."""
@@ -207,6 +212,7 @@ class TapKondado(Tap):
             )
             ctx.exit(1)
 
+    @override
     @classmethod
     def invoke(cls, **kwargs: Any) -> None:
         """Run the tap; a config mistake or API error ends it with one line, not a traceback."""
@@ -223,6 +229,7 @@ class TapKondado(Tap):
         finally:  # registered last, run first at exit: a signal during atexit's flush changes nothing
             atexit.register(_exiting.set)
 
+    @override
     @classmethod
     def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
         """The SDK's `--test`, ending in one line: a pass says so, a failure names the error (exit 1)."""

@@ -21,11 +21,12 @@ from unittest import mock
 import pytest
 import yaml
 
-from tap_kondado.conversion import parse_time, to_id, to_integer
+from tap_kondado.conversion import to_id, to_integer
 from tap_kondado.simulator import Simulator
 from tap_kondado.simulator import scenario as planted
 from tap_kondado.simulator import server as simulator_server
 from tap_kondado.simulator.server import DEFAULT_LIMITS
+from tap_kondado.times import parse_time
 from tests.meltano_helpers import DEMO_TIME_SCALE, PROJECT_ROOT, meltano
 from tests.tap_runner import TEST_KEY, TEST_TOKENS
 
@@ -133,7 +134,7 @@ def planted_anomalies() -> dict[str, set[int]]:
     }
 
 
-# --- the status tables, landed by the tap (issue 14's streams) ---------------------
+# --- the status tables, landed by the tap ---------------------
 
 # The log streams and the status streams, as a user selects them for one run (README, "Pipelines that went
 # quiet"): meltano.yml selects the log streams only.

@@ -1,4 +1,4 @@
-"""Small tables shaped like the `kondado` dbt package's models (issue 15's column contract), for report tests.
+"""Small tables shaped like the `kondado` dbt package's models (the report's column contract), for report tests.
 
 Runs are generated per pipeline from a cadence; the health rows are computed from them with the package's
 rules (median gap of the latest 21 runs, stalled > 3x, late > 1.5x, ...), so the planted cases are what the
@@ -81,7 +81,7 @@ def runs_of(item: Item) -> list[tuple[datetime.datetime, int, bool]]:
 
 
 def health_of(item: Item) -> dict:
-    """One health row, computed with issue 15's rules."""
+    """One health row, computed with the package's rules."""
     runs = runs_of(item)
     times = [r[0] for r in runs]
     latest = times[-21:]

@@ -39,7 +39,7 @@ def errors_of(config: dict) -> list[str]:
         ({"token": ""}, "setting 'token' must not be empty"),
         ({"api_url": 443}, "setting 'api_url' must be string"),
         ({"api_url": None}, "setting 'api_url' must be string"),
-        # requests cannot parse these (issue 10, item 8): checked before any request
+        # requests cannot parse these: checked before any request
         ({"api_url": "http://127.0.0.1:99999"}, "setting 'api_url' is not a valid URL (check its host and port)"),
         (
             {"api_url": "https://k2.kondado.com.br:abc"},
@@ -217,7 +217,7 @@ def test_an_unreadable_config_file_ends_the_run_in_one_line(tmp_path, content, w
     assert words in errors[0]
 
 
-# --- batch: not offered (issue 10, item 1) ---------------------------------------------
+# --- batch: not offered ---------------------------------------------
 
 
 def test_batch_is_not_advertised():
@@ -245,7 +245,7 @@ def test_a_batch_config_is_refused_in_one_line(sim, tmp_path):
     assert errors[0].startswith("Invalid configuration: setting 'batch_config' is not supported")
 
 
-# --- settings from the environment (issue 10, item 9) ------------------------------------
+# --- settings from the environment ------------------------------------
 
 
 def run_with_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from tap_kondado.conversion import INVALID, parse_time, to_id, to_integer, to_number
+from tap_kondado.conversion import INVALID, to_id, to_integer, to_number
+from tap_kondado.times import parse_time
 
 
 @pytest.mark.parametrize(

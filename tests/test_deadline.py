@@ -1,4 +1,4 @@
-"""answer_deadline: one deadline for a whole answer (issue 10, item 5)."""
+"""answer_deadline: one deadline for a whole answer."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from tap_kondado.deadline import answer_deadline
 from tap_kondado.errors import AnswerTimeoutError
+from tap_kondado.transport.deadline import answer_deadline
 
 
 def drip(seconds: float) -> None:

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from tap_kondado.envelope import parse_page, retry_after_seconds
 from tap_kondado.errors import KondadoAPIError, KondadoTransientError, RateLimitedError
 from tap_kondado.simulator.data import MODEL_EXAMPLE, PIPELINE_EXAMPLE
+from tap_kondado.transport.envelope import parse_page, retry_after_seconds
 from tests.responses import page_body, response
 
 RATE_LIMIT = {

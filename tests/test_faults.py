@@ -210,7 +210,7 @@ def test_connection_refused_is_retried_then_named():
 
 
 def test_a_host_that_does_not_resolve_is_named_apart():
-    """DNS, refused, TLS and timeout were all "connection failed (reset or refused)" (issue 10, item 11)."""
+    """DNS, refused, TLS and timeout were all "connection failed (reset or refused)"."""
     run = run_tap(config_for("https://no-such-host.invalid", max_retries=0))
     assert run.returncode == 1
     assert run.stderr.rstrip().endswith(

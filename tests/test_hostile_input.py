@@ -178,7 +178,7 @@ BODY_CASES = [
     ),
     pytest.param(cursor(1070), ACCEPTED, id="cursor-between-start-and-last-emitted"),
     pytest.param(cursor(1050), ACCEPTED, id="cursor-equal-to-current-start"),
-    # Records whose id cannot be trusted: the scroll stops before the page (issue 10, item 3).
+    # Records whose id cannot be trusted: the scroll stops before the page.
     pytest.param(
         records({"id": 1051}, {"id": 1052}, {"client_id": 1}),
         fatal("pipeline_logs: a record after id 1052 has no id"),
@@ -459,7 +459,7 @@ def test_unexpected_fields_are_left_out_with_one_warning_per_stream(caplog):
 
 
 def test_a_page_out_of_order_loses_no_log():
-    """Page [1, 3, 2] then [4] (issue 10, item 3): 2 was lost when 1 and 3 went out before the check."""
+    """Page [1, 3, 2] then [4]: 2 was lost when 1 and 3 went out before the check."""
     pages = {0: ([1, 3, 2], 3), 3: ([3, 4], None)}
 
     def answer(path: str, params: dict[str, str]) -> tuple[int, Any]:

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from tap_kondado.seek import created_at
 from tap_kondado.simulator import Simulator
+from tap_kondado.times import created_at
 from tests.tap_runner import TAP, TEST_KEY, TapRun, bookmark, config_for, parse_messages, run_tap
 
 pytestmark = pytest.mark.slow
@@ -264,7 +264,7 @@ def test_killed_mid_seek_resumes_and_loses_nothing_since_start_date(make_sim, ki
             assert union == set(expected), f"{stream} {client_id}: lost {sorted(set(expected) - union)[:5]}"
 
 
-# --- SIGTERM and SIGINT: the run is cancelled, not a success (issue 10, item 6) ---------------
+# --- SIGTERM and SIGINT: the run is cancelled, not a success ---------------
 
 
 @pytest.mark.parametrize(

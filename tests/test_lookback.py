@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from tap_kondado.lookback import (
+from tap_kondado.logs.lookback import (
     CLOCK_MARGIN,
     MAX_CHECKPOINTS,
     STATE_KEY,
     LookbackPass,
-    comparable,
     parse_time,
+    sortable_time,
     thin,
     window_start_id,
 )
@@ -40,7 +40,7 @@ def settle() -> None:
 
 
 def at(hours: float) -> str:
-    return comparable(T0 + datetime.timedelta(hours=hours))
+    return sortable_time(T0 + datetime.timedelta(hours=hours))
 
 
 def log(record_id: int, created_h: float, updated_h: float | None = None) -> dict:
@@ -51,11 +51,11 @@ def log(record_id: int, created_h: float, updated_h: float | None = None) -> dic
 
 
 def test_comparable_sorts_other_iso_forms_with_the_apis_own():
-    assert comparable("2026-11-01T10:00:00.000Z") == "2026-11-01T10:00:00.000Z"
-    assert comparable("2026-11-01T11:00:00+01:00") == "2026-11-01T10:00:00.000Z"
-    assert comparable("2026-11-01T10:00:00.5") == "2026-11-01T10:00:00.500Z"  # naive: UTC
-    assert comparable("not a time") is None
-    assert comparable(None) is None
+    assert sortable_time("2026-11-01T10:00:00.000Z") == "2026-11-01T10:00:00.000Z"
+    assert sortable_time("2026-11-01T11:00:00+01:00") == "2026-11-01T10:00:00.000Z"
+    assert sortable_time("2026-11-01T10:00:00.5") == "2026-11-01T10:00:00.500Z"  # naive: UTC
+    assert sortable_time("not a time") is None
+    assert sortable_time(None) is None
     assert parse_time("2026-11-01T10:00:00.000Z") == datetime.datetime(2026, 11, 1, 10, tzinfo=datetime.timezone.utc)
 
 
@@ -179,7 +179,7 @@ def test_checkpoints_of_a_long_sync_stay_bounded_and_place_the_window_closely(se
         lookback.page_done(page)
         checkpoints = state[STATE_KEY]["checkpoints"]
         assert len(checkpoints) <= MAX_CHECKPOINTS
-    window_start = comparable(T0 + datetime.timedelta(hours=created - hours))
+    window_start = sortable_time(T0 + datetime.timedelta(hours=created - hours))
     start = window_start_id(checkpoints, window_start)
     exact = window_start_id([[p[0]["id"], p[0]["createdAt"]] for p in pages], window_start)
     assert start <= exact  # covers the window
@@ -202,7 +202,7 @@ def _window_pages(sim, state, stream, hours, client_id=None):
         stream_state = next(p for p in stream_state["partitions"] if p["context"] == {"client_id": client_id})
     newest = parse_time(stream_state["last_created_at"])
     start = window_start_id(
-        stream_state[STATE_KEY]["checkpoints"], comparable(newest - datetime.timedelta(hours=hours))
+        stream_state[STATE_KEY]["checkpoints"], sortable_time(newest - datetime.timedelta(hours=hours))
     )
     return math.ceil(sum(1 for r in sim.visible(stream, TEST_KEY, client_id) if r["id"] >= start) / 50)
 
@@ -230,7 +230,7 @@ def test_lookback_emits_exactly_new_and_changed_logs(make_sim, reading, end_sign
     window_start = parse_time(visible[-1]["createdAt"]) - datetime.timedelta(hours=24)
     inside = [r for r in visible if parse_time(r["createdAt"]) > window_start + datetime.timedelta(hours=1)]
     checkpoints = first.final_state["bookmarks"]["pipeline_logs"][STATE_KEY]["checkpoints"]
-    outside = [r for r in visible if r["id"] < window_start_id(checkpoints, comparable(window_start))]
+    outside = [r for r in visible if r["id"] < window_start_id(checkpoints, sortable_time(window_start))]
     assert len(inside) > 60  # more than a page: the window spans several
     changed = [inside[0]["id"], inside[len(inside) // 2]["id"], inside[-1]["id"]]
     for record_id in changed:
@@ -360,7 +360,7 @@ def test_killed_mid_lookback_pass_the_next_run_redoes_it_losing_nothing(make_sim
     config = config_for(sim.url, lookback_hours=36)
     first = run_tap(config)
     visible = sim.visible("pipeline_logs", TEST_KEY)
-    window_start = comparable(parse_time(visible[-1]["createdAt"]) - datetime.timedelta(hours=36))
+    window_start = sortable_time(parse_time(visible[-1]["createdAt"]) - datetime.timedelta(hours=36))
     checkpoints = first.final_state["bookmarks"]["pipeline_logs"][STATE_KEY]["checkpoints"]
     window = [r for r in visible if r["id"] >= window_start_id(checkpoints, window_start)]
     assert len(window) > 150  # four pages or more: a kill lands inside the pass
@@ -390,7 +390,7 @@ def test_killed_mid_lookback_pass_the_next_run_redoes_it_losing_nothing(make_sim
     assert again.ids("pipeline_logs") == []
 
 
-# --- issue 17: found by an adversarial pass ------------------------------------------
+# --- found by an adversarial pass --------------------------------------------------
 
 
 def test_the_watermark_counts_no_updated_at_within_the_clock_margin_of_the_start():
@@ -448,7 +448,7 @@ def test_the_window_starts_no_later_than_the_previous_runs_within_twice_lookback
 
 def _hold_back(sim, stream: str, hours: float) -> list[dict]:
     """Take the logs of the last `hours` out of the simulator (to be added back later)."""
-    cut = comparable(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours))
+    cut = sortable_time(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=hours))
     records = sim.records[stream]
     held = [r for r in records if r["createdAt"] > cut]
     sim.load({stream: [r for r in records if r["createdAt"] <= cut]})
@@ -462,7 +462,7 @@ def test_a_start_date_past_the_bookmark_never_drops_new_logs(sim):
     assert first.returncode == 0, first.stderr
     early = [r["id"] for r in append_now(sim, 20) if r["client_id"] in (1, 2, 3)]
     time.sleep(0.05)
-    date = comparable(datetime.datetime.now(datetime.timezone.utc))
+    date = sortable_time(datetime.datetime.now(datetime.timezone.utc))
     time.sleep(0.05)
     late = [r["id"] for r in append_now(sim, 20) if r["client_id"] in (1, 2, 3)]
     settle()

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tap_kondado.simulator.server import DEFAULT_LIMITS
-from tap_kondado.status import MELTANO_SELECT_VARIABLE, meltano_select_names
+from tap_kondado.status.stream import MELTANO_SELECT_VARIABLE, meltano_select_names
 from tests.meltano_helpers import DEMO_TIME_SCALE, PROJECT_ROOT
 
 pytestmark = pytest.mark.meltano

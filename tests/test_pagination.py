@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tap_kondado.envelope import Page
 from tap_kondado.errors import ScrollError
-from tap_kondado.pagination import ScrollPaginator
+from tap_kondado.logs.pagination import ScrollPaginator
+from tap_kondado.transport.envelope import Page
 
 
 def _records(*ids: int) -> list[dict]:
@@ -108,7 +108,7 @@ def test_a_record_without_an_integer_id_is_an_error(record, words):
 
 
 def test_nothing_of_a_page_in_error_is_let_through():
-    """The whole page is checked first (issue 10, item 3): the bookmark stays where the last page left it."""
+    """The whole page is checked first: the bookmark stays where the last page left it."""
     paginator = ScrollPaginator("s", after_id=0)
     emitted = []
     with pytest.raises(ScrollError, match="returned id 1 after id 2"):
@@ -119,7 +119,7 @@ def test_nothing_of_a_page_in_error_is_let_through():
 
 @pytest.mark.parametrize("inclusive", [True, False])
 def test_a_page_out_of_order_is_emitted_sorted_and_loses_nothing(inclusive):
-    """Page [1, 3, 2] then [4] (issue 10, item 3): emitting 1, 3 then failing on 2 lost 2 for good."""
+    """Page [1, 3, 2] then [4]: emitting 1, 3 then failing on 2 lost 2 for good."""
     paginator = ScrollPaginator("s", after_id=0)
     assert _take(paginator, (1, 3, 2), 3) == [1, 2, 3]
     echo = (3,) if inclusive else ()

@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from tap_kondado.lookback import parse_time
-from tap_kondado.progress import INTERVAL_ENV, Progress, StreamStats, _duration
-from tap_kondado.rate_limit import Window
+from tap_kondado.logs.progress import INTERVAL_ENV, Progress, StreamStats, _duration
 from tap_kondado.simulator import Simulator
+from tap_kondado.times import parse_time
+from tap_kondado.transport.rate_limit import Window
 from tests.fake_clock import FakeClock
 from tests.tap_runner import TEST_KEY, TEST_TOKENS, config_for, json_log_config, run_tap
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tap_kondado.rate_budget import MAX_PENALTY_SECONDS, MAX_SLOTS, SharedRateBudget, StoreError, budget_path
-from tap_kondado.rate_limit import MARGIN, SlidingWindowLimiter, Window
 from tap_kondado.tap import TapKondado
+from tap_kondado.transport.rate_budget import MAX_PENALTY_SECONDS, MAX_SLOTS, SharedRateBudget, StoreError, budget_path
+from tap_kondado.transport.rate_limit import MARGIN, SlidingWindowLimiter, Window
 from tests.fake_clock import FakeClock, send
 from tests.tap_runner import TEST_KEY, TEST_TOKEN
 

@@ -9,7 +9,7 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tap_kondado.rate_limit import MARGIN, PacedSession, SlidingWindowLimiter, Window, earliest_times
+from tap_kondado.transport.rate_limit import MARGIN, PacedSession, SlidingWindowLimiter, Window, earliest_times
 from tests.fake_clock import FakeClock, send
 
 PER_SECOND = Window(1, 1.0)

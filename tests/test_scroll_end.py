@@ -8,9 +8,9 @@ import logging
 
 import pytest
 
-from tap_kondado.envelope import Page
-from tap_kondado.progress import Progress, StreamStats
-from tap_kondado.scroll_end import END_PRECISION, MAX_PROBES, find_end
+from tap_kondado.logs.progress import Progress, StreamStats
+from tap_kondado.logs.scroll_end import END_PRECISION, MAX_PROBES, find_end
+from tap_kondado.transport.envelope import Page
 from tests.fake_clock import FakeClock
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)

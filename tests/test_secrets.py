@@ -140,7 +140,7 @@ def test_an_https_handshake_failure_prints_no_secret(sim):
     url = sim.url.replace("http://", "https://")
     run = run_tap(secret_config(url, max_retries=0), env=DEBUG)
     assert run.returncode == 1
-    host = url.removeprefix("https://")  # named apart from a refused connection (issue 10, item 11)
+    host = url.removeprefix("https://")  # named apart from a refused connection
     assert run.stderr.rstrip().endswith(f"giving up after 1 try; last fault: TLS handshake with {host} failed")
     assert_no_secret(run.stdout + run.stderr)
 

@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tap_kondado.envelope import Page
-from tap_kondado.pagination import ScrollPaginator
-from tap_kondado.seek import DEFAULT_TOLERANCE, MAX_PROBES, Landing, created_at, parse_start_date, seek
+from tap_kondado.logs.pagination import ScrollPaginator
+from tap_kondado.logs.seek import DEFAULT_TOLERANCE, MAX_PROBES, Landing, seek
 from tap_kondado.simulator.data import generate_realistic
+from tap_kondado.times import created_at, parse_start_date
+from tap_kondado.transport.envelope import Page
 
 NOW = datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.timezone.utc)
 DAY = 86_400.0

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tap_kondado.rate_budget import budget_path
-from tap_kondado.rate_limit import Window, earliest_times
+from tap_kondado.transport.rate_budget import budget_path
+from tap_kondado.transport.rate_limit import Window, earliest_times
 from tests.tap_runner import TAP, TEST_KEY, TEST_TOKEN, config_for, parse_messages, run_tap
 
 pytestmark = pytest.mark.slow

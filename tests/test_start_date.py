@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from tap_kondado.seek import MAX_PROBES, created_at
+from tap_kondado.logs.seek import MAX_PROBES
 from tap_kondado.simulator import Simulator
+from tap_kondado.times import created_at
 from tests.tap_runner import TEST_KEY, bookmark, config_for, run_tap
 
 STREAMS = ("pipeline_logs", "model_logs")
@@ -213,7 +214,7 @@ def test_seek_requests_are_paced_like_the_scroll(realistic):
             )
 
 
-# --- issue 17: the start_date filter's edges ---------------------------------------------
+# --- the start_date filter's edges -----------------------------------------------------
 
 
 def test_a_log_created_exactly_at_a_bare_dates_midnight_is_emitted(realistic):

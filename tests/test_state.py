@@ -1,4 +1,4 @@
-"""Resuming from older or foreign state (issue 10, item 4): read what loses nothing, refuse the rest in one line."""
+"""Resuming from older or foreign state: read what loses nothing, refuse the rest in one line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tap_kondado.state import StateError, check_state, normalize_bookmark, read_state
+from tap_kondado.logs.state import StateError, check_state, normalize_bookmark, read_state
 from tests.tap_runner import TEST_KEY, bookmark, config_for, run_tap
 
 

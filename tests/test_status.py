@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tap_kondado.lookback import comparable
 from tap_kondado.simulator import Simulator
 from tap_kondado.simulator.data import stamp
+from tap_kondado.times import sortable_time
 from tests.tap_runner import TEST_KEY, TapRun, config_for, run_tap
 from tests.test_interruption import PACED, after_states, run_until
 
@@ -52,7 +52,7 @@ def newest_logs(sim: Simulator, stream: str, field: str, days: float = YEAR) -> 
     newest: dict[int, dict[str, Any]] = {}
     for record in sim.visible(stream, TEST_KEY):
         newest[record[field]] = record
-    cutoff = comparable(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days))
+    cutoff = sortable_time(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days))
     return {i: r for i, r in newest.items() if r["createdAt"] >= cutoff}
 
 
@@ -135,7 +135,7 @@ def test_an_id_answered_with_an_error_is_skipped_with_one_warning(make_sim, enve
     sim = make_sim(pipeline_logs=120, model_logs=60, status_envelope=envelope)
     config = config_for(sim.url, status_days=YEAR)
     state = run_tap(config).final_state
-    now = comparable(datetime.datetime.now(datetime.timezone.utc))
+    now = sortable_time(datetime.datetime.now(datetime.timezone.utc))
     memory(state, "pipeline_status")["999999"] = {"client_id": 1, "name": "Deleted since", "newest_log_at": now}
     run = run_selected(config, STATUS, state, tmp_path)
     assert run.returncode == 0, run.stderr
@@ -251,7 +251,7 @@ def test_the_id_memory_keeps_only_ids_with_a_log_within_status_days(make_sim, tm
     # A remembered id whose newest log grew too old drops out when the status stream runs,
     # and is not asked about.
     state = json.loads(json.dumps(first.final_state))
-    old = comparable(now - datetime.timedelta(days=days + 1))
+    old = sortable_time(now - datetime.timedelta(days=days + 1))
     memory(state, "pipeline_status")["777777"] = {"client_id": 1, "name": "Gone quiet long ago", "newest_log_at": old}
     run = run_selected(config, ("pipeline_status",), state, tmp_path)
     assert run.returncode == 0, run.stderr
@@ -266,7 +266,7 @@ def test_the_id_memory_survives_kill_9_mid_run(make_sim, tmp_path):
     killed = run_until({**config, "rate_limits": PACED}, None, sim, after_states(4, "pipeline_logs"))
     assert killed.returncode != 0, "the kill should land mid-run"
     last_state = max(i for i, m in enumerate(killed.messages) if m["type"] == "STATE")
-    year_ago = comparable(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=YEAR))
+    year_ago = sortable_time(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=YEAR))
     vouched = [
         m["record"]
         for m in killed.messages[:last_state]

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from tap_kondado.errors import KondadoAPIError
-from tap_kondado.lookback import comparable
 from tap_kondado.tap import TapKondado
+from tap_kondado.times import sortable_time
 from tests.in_process import EMPTY_PAGE, FAKE_URL, FakeTransport, InProcessRun, sync_in_process
 from tests.responses import page_body
 from tests.tap_runner import TEST_KEY, config_for, run_tap
@@ -40,7 +40,7 @@ def no_sleep(monkeypatch):
 
 def remembered(kind: str = "pipeline_status") -> dict[str, Any]:
     """A state remembering IDS, each with a log a minute old."""
-    now = comparable(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1))
+    now = sortable_time(datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1))
     ids = {str(i): {"client_id": 1, "name": f"Pipeline {i}", "newest_log_at": now} for i in IDS}
     return {"bookmarks": {kind: {"ids": ids}}}
 

@@ -8,17 +8,17 @@ import json
 import pytest
 import requests
 
-from tap_kondado import status_memory
-from tap_kondado.envelope import NO_STATUS_CODE, UNEXPECTED_ANSWER_CODE, parse_status
 from tap_kondado.errors import KondadoAPIError, RateLimitedError
-from tap_kondado.lookback import comparable
-from tap_kondado.status_memory import IdMemory
+from tap_kondado.status import memory as status_memory
+from tap_kondado.status.memory import IdMemory
+from tap_kondado.times import sortable_time
+from tap_kondado.transport.envelope import NO_STATUS_CODE, UNEXPECTED_ANSWER_CODE, parse_status
 
 NOW = datetime.datetime(2026, 6, 30, 12, tzinfo=datetime.timezone.utc)
 
 
 def _ago(days: float) -> str:
-    return str(comparable(NOW - datetime.timedelta(days=days)))
+    return str(sortable_time(NOW - datetime.timedelta(days=days)))
 
 
 def _log(pipeline_id: object, days_ago: float, name: str = "p", client_id: int = 1) -> dict:

@@ -10,9 +10,9 @@ import datetime
 import json
 from typing import Any
 
-from tap_kondado import status_memory
-from tap_kondado.lookback import comparable
-from tap_kondado.status_memory import IdMemory
+from tap_kondado.status import memory as status_memory
+from tap_kondado.status.memory import IdMemory
+from tap_kondado.times import sortable_time
 from tests.in_process import EMPTY_PAGE, sync_in_process
 from tests.responses import page_body
 
@@ -21,7 +21,7 @@ PAGE = 50
 
 
 def stamp(seconds_ago: float) -> str:
-    return str(comparable(NOW - datetime.timedelta(seconds=seconds_ago)))
+    return str(sortable_time(NOW - datetime.timedelta(seconds=seconds_ago)))
 
 
 def distinct_pipelines(count: int, pipelines: int | None = None) -> list[dict[str, Any]]:

@@ -161,7 +161,7 @@ def test_config_mistakes_exit_with_one_line_naming_the_setting(config, words):
 
 
 def test_a_client_ids_account_that_brings_nothing_is_named_once_per_stream(sim):
-    """An account the token cannot see (a typo) ran to the end with 0 logs and no word (issue 10, item 12)."""
+    """An account the token cannot see (a typo) ran to the end with 0 logs and no word."""
     run = run_tap(config_for(sim.url, client_ids=[1, 99]))
     assert run.returncode == 0, run.stderr[-2000:]
     warnings = [line.split(" | ", 3)[-1] for line in run.stderr.splitlines() if "| WARNING " in line]

@@ -1,4 +1,4 @@
-"""The command line's outcomes: `--test` (issue 10, item 10) and a failed sync's one error line."""
+"""The command line's outcomes: `--test` and a failed sync's one error line."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class SignalMidWrite(io.RawIOBase):
 
 
 def test_a_signal_mid_write_waits_for_the_line_to_end(monkeypatch):
-    """SIGTERM while the buffer goes out: every line whole, then the STATE, then exit 143 (issue 10, item 6)."""
+    """SIGTERM while the buffer goes out: every line whole, then the STATE, then exit 143."""
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         tap = TapKondado(config=config_for("http://127.0.0.1:9"), parse_env_config=False)

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from tap_kondado.lookback import STATE_KEY, comparable, parse_time, window_start_id
-from tap_kondado.seek import created_at
+from tap_kondado.logs.lookback import STATE_KEY, window_start_id
+from tap_kondado.times import created_at, parse_time, sortable_time
 from tests.tap_runner import TEST_KEY, TapRun, bookmark, config_for, run_tap
 from tests.test_interruption import PACED, after_records, run_until
 from tests.test_lookback import _assert_bookmarks_never_go_back, _window_pages, settle
@@ -60,7 +60,7 @@ def no_future_edits(sim) -> None:
     """The realistic mode may stamp an edit up to 90 minutes after a log made a minute ago:
     an updatedAt still to come reads as "changed" on every run until the clock reaches it.
     No real log is edited in the future; these tests want only the edits they make."""
-    now = comparable(datetime.datetime.now(datetime.timezone.utc))
+    now = sortable_time(datetime.datetime.now(datetime.timezone.utc))
     for stream in STREAMS:
         for record in sim.records[stream]:
             if record["updatedAt"] > now:
@@ -160,7 +160,7 @@ def change_logs(sim, first: TapRun, date: datetime.datetime, partitions: list) -
             state = partition(first.final_state, stream, client_id)
             visible = sim.visible(stream, TEST_KEY, client_id)
             window_start = parse_time(state["last_created_at"]) - datetime.timedelta(hours=HOURS)
-            first_id = window_start_id(state[STATE_KEY]["checkpoints"], comparable(window_start))
+            first_id = window_start_id(state[STATE_KEY]["checkpoints"], sortable_time(window_start))
             inside = [r["id"] for r in visible if parse_time(r["createdAt"]) > window_start]
             assert len(inside) > 60, f"{stream} {client_id}: the window should span pages"
             changed[stream, client_id] = [inside[0], inside[len(inside) // 2], inside[-1]]

@@ -17,7 +17,7 @@ import pytest
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import RecordMessage, StateMessage
 
-from tap_kondado.writer import BufferedMsgSpecWriter
+from tap_kondado.transport.writer import BufferedMsgSpecWriter
 from tests.tap_runner import TAP, TEST_KEY, bookmark, config_for, parse_messages, run_tap
 from tests.test_status import run_selected
 
@@ -123,7 +123,7 @@ def test_time_extracted_is_within_the_run_and_ascends(sim):
 
 @pytest.mark.serial  # times how soon the closed output is noticed
 def test_a_target_that_stops_reading_ends_the_run_in_one_line(make_sim, tmp_path):
-    """`tap-kondado ... | head -c 1000` (issue 10, item 7): one line, a non-zero exit within a second."""
+    """`tap-kondado ... | head -c 1000`: one line, a non-zero exit within a second."""
     sim = make_sim(pipeline_logs=2000, model_logs=100)
     config = tmp_path / "config.json"
     config.write_text(json.dumps(config_for(sim.url, rate_limits=[{"max_requests": 1, "window_seconds": 0.05}])))
@@ -144,7 +144,7 @@ def test_a_target_that_stops_reading_ends_the_run_in_one_line(make_sim, tmp_path
 
 
 def test_a_lone_surrogate_is_emitted_as_a_replacement_character(make_sim):
-    """A truncated emoji ("Vendas \\ud83d") stopped the stream for good (issue 10, item 2)."""
+    """A truncated emoji ("Vendas \\ud83d") stopped the stream for good."""
     sim = make_sim(pipeline_logs=0, model_logs=0)
     broken = [
         {"id": 11, "client_id": 1, "pipeline_name": "Vendas \ud83d", "createdAt": "2026-01-01T00:00:00Z\udc00"},
@@ -191,7 +191,7 @@ def test_a_lone_surrogate_in_a_status_names_the_pipeline_it_is_about(make_sim, t
 
 @pytest.mark.serial  # times how soon the closed output is noticed
 def test_a_target_that_stops_reading_during_a_long_wait_ends_the_run_at_once(make_sim, tmp_path):
-    """Noticed without waiting for the next write: here a 30 s rate-limit wait (issue 10, item 7)."""
+    """Noticed without waiting for the next write: here a 30 s rate-limit wait."""
     sim = make_sim(pipeline_logs=400, model_logs=200, faults={2: "rate_limit:30"})
     config = tmp_path / "config.json"
     config.write_text(json.dumps(config_for(sim.url)))

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tap_kondado.conversion import parse_time
+from tap_kondado.times import parse_time
 from tap_kondado.trigger.model import ITEM_COLUMN, NAME_COLUMN, Batch, Checkpoint, Delivery, Selection, TriggerError
 from tap_kondado.trigger.trigger import Check
 

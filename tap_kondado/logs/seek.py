@@ -26,14 +26,14 @@ from __future__ import annotations
 import datetime
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tap_kondado.conversion import parse_time
+from tap_kondado.times import created_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_kondado.envelope import Page
+    from tap_kondado.transport.envelope import Page
 
 DEFAULT_TOLERANCE = datetime.timedelta(minutes=10)
 MAX_PROBES = 16  # the budget per stream-partition
@@ -49,38 +49,6 @@ class Landing:
     start: int
     page: Page
     probes: int  # requests the seek made, the landing page's included
-
-
-def parse_start_date(value: object) -> datetime.datetime:
-    """An ISO-8601 date or date-time as an aware UTC datetime; a bare date is UTC midnight.
-
-    Raises ValueError with a message fit for one line.
-    """
-    text = str(value).strip() if isinstance(value, str) else None
-    if not text:
-        msg = "must be an ISO-8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T12:00:00Z"
-        raise ValueError(msg)
-    try:
-        if len(text) == 10:
-            moment = datetime.datetime.combine(datetime.date.fromisoformat(text), datetime.time())
-        else:
-            moment = datetime.datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
-    except ValueError:
-        msg = "is not an ISO-8601 date or date-time; e.g. 2026-01-31 or 2026-01-31T12:00:00Z"
-        raise ValueError(msg) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    try:
-        return moment.astimezone(datetime.timezone.utc)
-    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first UTC moment Python knows
-        msg = "must fall within the years 1 to 9999 once placed in UTC"
-        raise ValueError(msg) from None
-
-
-def created_at(record: dict[str, Any]) -> float | None:
-    """A record's createdAt in epoch seconds, None when absent or unreadable."""
-    moment = parse_time(record.get("createdAt"))
-    return None if moment is None else moment.timestamp()
 
 
 def seek(

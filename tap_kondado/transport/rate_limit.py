@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.utils import resolve_proxies
 
-from tap_kondado.deadline import answer_deadline
+from tap_kondado.transport.deadline import answer_deadline
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from typing_extensions import override
 
 from tap_kondado.client import KondadoStream
-from tap_kondado.envelope import parse_status
 from tap_kondado.errors import KondadoAPIError
-from tap_kondado.lookback import comparable
-from tap_kondado.progress import StreamStats
-from tap_kondado.status_memory import DEFAULT_STATUS_DAYS, IdMemory
+from tap_kondado.logs.progress import StreamStats
+from tap_kondado.status.memory import DEFAULT_STATUS_DAYS, IdMemory
+from tap_kondado.times import sortable_time
+from tap_kondado.transport.envelope import parse_status
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -105,6 +105,7 @@ class StatusStream(KondadoStream):
     #: The id being asked about (read_answer looks for it in the answer).
     _asking: int
 
+    @override
     @property
     def selected(self) -> bool:
         """Selected in the catalog, and, under Meltano, named in `select` rather than caught by a wildcard.
@@ -135,6 +136,7 @@ class StatusStream(KondadoStream):
         """The id field names a record in warnings."""
         return self.id_field
 
+    @override
     @property
     def emit_activate_version_messages(self) -> bool:
         """Never: ACTIVATE_VERSION would make a target delete the earlier statuses, the history kept."""
@@ -161,7 +163,8 @@ class StatusStream(KondadoStream):
             reason = str(exc).removeprefix(f"{self.name}: ")
             self.logger.warning("%s: stopped: %s; the other streams go on", self.name, reason)
 
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:  # noqa: ARG002
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """No parameters but the key and token (added by the authenticator)."""
         return {}
 
@@ -169,6 +172,7 @@ class StatusStream(KondadoStream):
         """The status of the id asked about (envelope.parse_status)."""
         return parse_status(response, self._asking)
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """One request per remembered id, in id order; an id answered with an error is skipped."""
         self.memory.prune()
@@ -205,14 +209,11 @@ class StatusStream(KondadoStream):
             flush()
 
     def _ask(self, object_id: int, context: Context | None) -> dict[str, Any]:
-        """One status request, through the same pacing, retries and checks as the logs."""
+        """One status request, through the same pacing, retries and checks as the logs: its status."""
+        # validate_response gets the response alone, inside the retried request: it reads the id asked here.
         self._asking = object_id
-        self.send({**(context or {}), self.id_field: object_id})  # the path's {pipeline_id} / {model_id}
-        return self._answer
-
-    def validate_response(self, response: requests.Response) -> None:
-        """Read the answer (raising the error it stands for); keep the status for `_ask`."""
-        self._answer = self.read_answer(response)
+        response = self.send({**(context or {}), self.id_field: object_id})  # the path's {pipeline_id} / {model_id}
+        return parse_status(response, object_id)  # read once already, by validate_response: kept on the response
 
     def _record(self, object_id: int, remembered: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
         """The answer as a record: the id, its account and name from its newest log, the status fields."""
@@ -221,7 +222,7 @@ class StatusStream(KondadoStream):
             "client_id": remembered.get("client_id"),
             self.name_field: remembered.get("name"),
             **{name: status.get(name) for name in self.status_fields},
-            "observed_at": comparable(datetime.datetime.now(datetime.timezone.utc)),
+            "observed_at": sortable_time(datetime.datetime.now(datetime.timezone.utc)),
         }
         return self.shape(row)
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
 from singer_sdk.singerlib import RecordMessage, SchemaMessage, StateMessage
+from typing_extensions import override
 
 from tap_kondado.errors import OutputClosedError
 
@@ -93,6 +94,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._key_field: dict[str, str] = {}
         atexit.register(self._flush_at_exit)
 
+    @override
     def write_message(self, message: Message) -> None:
         """Buffer the message; write the buffer with the STATE that vouches for it."""
         if isinstance(message, StateMessage):

@@ -33,15 +33,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tap_kondado.errors import KondadoAPIError
-from tap_kondado.lookback import comparable, parse_time
-from tap_kondado.rate_limit import Window, ready_at
-from tap_kondado.scroll_end import END_PRECISION, ScrollEnd, find_end
+from tap_kondado.logs.scroll_end import END_PRECISION, ScrollEnd, find_end
+from tap_kondado.times import parse_time, sortable_time
+from tap_kondado.transport.rate_limit import Window, ready_at
 
 if TYPE_CHECKING:
     import logging
     from collections.abc import Callable
 
-    from tap_kondado.envelope import Page
+    from tap_kondado.transport.envelope import Page
 
 DEFAULT_INTERVAL = 30.0  # seconds between progress lines
 INTERVAL_ENV = "KONDADO_PROGRESS_SECONDS"  # tests shorten it
@@ -238,7 +238,7 @@ class Progress:
             "client_id": self.client_id,
             "logs": self.stats.logs - self._logs_at_start,
             "requests": self.stats.requests - self._requests_at_start,
-            "newest_created_at": comparable(self.newest_created),
+            "newest_created_at": sortable_time(self.newest_created),
             "behind_seconds": None if behind is None else round(behind),
             "eta_seconds": None if eta is None else round(eta),
             "done": final,

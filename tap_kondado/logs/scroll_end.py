@@ -16,12 +16,12 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tap_kondado.seek import created_at
+from tap_kondado.times import created_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from tap_kondado.envelope import Page
+    from tap_kondado.transport.envelope import Page
 
 MAX_PROBES = 16  # as the start_date seek: about twice log2 of the pages left, a few of a long sync
 END_PRECISION = 0.1  # the bracket's half-width, as a share of the ids left: the end's stated error

@@ -21,10 +21,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.pagination import BaseAPIPaginator
+from typing_extensions import override
 
 from tap_kondado.conversion import INT64_MAX
-from tap_kondado.envelope import Page
 from tap_kondado.errors import ScrollError
+from tap_kondado.transport.envelope import Page
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -94,7 +95,8 @@ class ScrollPaginator(BaseAPIPaginator[int]):
             new = sorted(new, key=lambda record: record["id"])
         return new
 
-    def has_more(self, response: requests.Response) -> bool:  # noqa: ARG002
+    @override
+    def has_more(self, response: requests.Response) -> bool:
         """Go on while the last page names a next start beyond the current one."""
         next_id = self._page.next_start_element_id if self._page is not None else None
         if next_id is None:
@@ -109,11 +111,13 @@ class ScrollPaginator(BaseAPIPaginator[int]):
             raise ScrollError(msg)
         return max(next_id, self.last_id) > self.current_value
 
+    @override
     def continue_if_empty(self, response: requests.Response) -> bool:
         """A page with nothing new still counts if it moves the scroll on."""
         return self.has_more(response)
 
-    def get_next(self, response: requests.Response) -> int:  # noqa: ARG002
+    @override
+    def get_next(self, response: requests.Response) -> int:
         """The API's next start, never behind what was already emitted (nor on it, once inclusive)."""
         assert self._page is not None  # has_more() checked it  # noqa: S101
         next_id = self._page.next_start_element_id

@@ -43,7 +43,7 @@ import bisect
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from tap_kondado.conversion import parse_time
+from tap_kondado.times import parse_time, sortable_time
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -53,24 +53,6 @@ STATE_KEY = "lookback"
 CLOCK_MARGIN = datetime.timedelta(seconds=2)
 MAX_CHECKPOINTS = 64
 ANCHOR_REACH = 2  # an anchored window starts at most this many times lookback_hours before the newest log
-_CANONICAL_LENGTH = len("2020-09-17T00:03:48.108Z")
-
-
-def comparable(value: object) -> str | None:
-    """A time (string or datetime) as a string that sorts chronologically: the API's form as is.
-
-    The API writes every time as "YYYY-MM-DDTHH:MM:SS.mmmZ", which sorts as text; only
-    another form pays for a parse.
-    """
-    if isinstance(value, str) and len(value) == _CANONICAL_LENGTH and value[-1] == "Z" and value[10] == "T":
-        return value
-    moment = value if isinstance(value, datetime.datetime) else parse_time(value)
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
-    moment = moment.astimezone(datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def window_start_id(checkpoints: list[list[Any]], window_start: str) -> int | None:
@@ -99,7 +81,7 @@ def thin(checkpoints: list[list[Any]], hours: float, limit: int = MAX_CHECKPOINT
         return checkpoints
     newest = parse_time(checkpoints[-1][1])
     if newest is not None:
-        window_start = comparable(newest - datetime.timedelta(hours=hours))
+        window_start = sortable_time(newest - datetime.timedelta(hours=hours))
         anchor = 0
         for position, (_, created) in enumerate(checkpoints):
             if window_start is not None and created <= window_start:
@@ -140,12 +122,12 @@ class LookbackPass:
         self.watermark: str | None = self.state.get("watermark")
         self._seen_newest: str | None = self.watermark  # newest updatedAt read this run, up to _counts_until
         started = started or datetime.datetime.now(datetime.timezone.utc)
-        self._counts_until = str(comparable(started - CLOCK_MARGIN))
+        self._counts_until = str(sortable_time(started - CLOCK_MARGIN))
         self.start_id: int | None = None  # first id of the window, when it can be re-read
         if bookmark is None:  # a first sync: from start_date, or from the first log
             self.state.pop("not_before", None)
             if start_date is not None:
-                self.state["not_before"] = comparable(start_date)
+                self.state["not_before"] = sortable_time(start_date)
         self.not_before: str | None = self.state.get("not_before")
         # The newest log's createdAt; unreadable, the newest checkpoint's (older: a longer window).
         checkpoints = self.state["checkpoints"]
@@ -153,11 +135,11 @@ class LookbackPass:
         self._from: str | None = None  # where this run's own window starts, before anchoring
         if bookmark is not None and newest is not None and self.watermark is not None:
             span = datetime.timedelta(hours=hours)
-            self._from = comparable(newest - span)
+            self._from = sortable_time(newest - span)
             window_start = self._from
             previous = self.state.get("from")
             if isinstance(previous, str) and previous < window_start:  # anchored, bounded
-                window_start = max(previous, str(comparable(newest - ANCHOR_REACH * span)))
+                window_start = max(previous, str(sortable_time(newest - ANCHOR_REACH * span)))
             start_id = window_start_id(checkpoints, str(window_start))
             if start_id is not None and start_id <= bookmark:
                 self.start_id = start_id
@@ -185,10 +167,14 @@ class LookbackPass:
         not_before = self.not_before
         for record in records:
             if bookmark is not None and record["id"] <= bookmark:
-                updated = comparable(record.get("updatedAt"))
+                updated = sortable_time(record.get("updatedAt"))
                 if updated is not None and updated <= watermark:  # unchanged (unreadable: sent, the target judges)
                     continue
-                if not_before is not None and (created := comparable(record.get("createdAt"))) and created < not_before:
+                if (
+                    not_before is not None
+                    and (created := sortable_time(record.get("createdAt")))
+                    and created < not_before
+                ):
                     continue  # the first sync's landing page, before its start_date
             yield record
 
@@ -196,12 +182,12 @@ class LookbackPass:
         """After a page is emitted: a checkpoint, and the watermark once the window is read through."""
         if records:
             first = records[0]
-            created = comparable(first.get("createdAt"))
+            created = sortable_time(first.get("createdAt"))
             if isinstance(first.get("id"), int) and not isinstance(first["id"], bool) and created is not None:
                 self._add_checkpoint(first["id"], created)
             until = self._counts_until
             updated = [
-                u for u in map(comparable, (r.get("updatedAt") for r in records)) if u is not None and u <= until
+                u for u in map(sortable_time, (r.get("updatedAt") for r in records)) if u is not None and u <= until
             ]
             if updated and (self._seen_newest is None or max(updated) > self._seen_newest):
                 self._seen_newest = max(updated)

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tap_kondado.rate_limit import LOG_WAITS_LONGER_THAN, SlidingWindowLimiter, Window, ready_at
+from tap_kondado.transport.rate_limit import LOG_WAITS_LONGER_THAN, SlidingWindowLimiter, Window, ready_at
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator

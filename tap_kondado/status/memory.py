@@ -31,7 +31,7 @@ import heapq
 from typing import TYPE_CHECKING, Any
 
 from tap_kondado.conversion import to_id
-from tap_kondado.lookback import comparable
+from tap_kondado.times import sortable_time
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -80,8 +80,8 @@ class IdMemory:
         self.id_field, self.name_field = id_field, name_field
         self.days = days
         now = now or datetime.datetime.now(datetime.timezone.utc)
-        self.cutoff = str(comparable(now - datetime.timedelta(days=days)))
-        self.now = str(comparable(now))
+        self.cutoff = str(sortable_time(now - datetime.timedelta(days=days)))
+        self.now = str(sortable_time(now))
         #: Ids remembered with a newest log in the future, set to now: any log of this run is newer.
         self._from_the_future: set[str] = set()
 
@@ -113,7 +113,7 @@ class IdMemory:
         created = log.get("createdAt")
         if created is None or to_id(object_id) is None:  # no id the status endpoint could be asked about
             return
-        created = comparable(created)
+        created = sortable_time(created)
         if created is None or created < self.cutoff:
             return
         created = min(created, self.now)  # a log dated in the future was written by now, no later
@@ -188,5 +188,5 @@ class IdMemory:
     def _fresh(self, entry: object) -> bool:
         if not isinstance(entry, dict):
             return False
-        newest = comparable(entry.get("newest_log_at"))
+        newest = sortable_time(entry.get("newest_log_at"))
         return newest is not None and newest >= self.cutoff
