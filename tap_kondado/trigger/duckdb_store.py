@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from tap_kondado.errors import first_line
 from tap_kondado.trigger.model import TriggerError
 from tap_kondado.trigger.store import LANDING_COMMAND, WarehouseStore
 
@@ -54,7 +55,7 @@ class DuckDBStore(WarehouseStore):
             yield conn
             conn.execute("COMMIT")
         except self._duckdb.Error as error:
-            raise TriggerError(f"DuckDB at {self.path}: {_first_line(error)}") from error
+            raise TriggerError(f"DuckDB at {self.path}: {first_line(error)}") from error
         finally:
             conn.close()
 
@@ -66,10 +67,10 @@ class DuckDBStore(WarehouseStore):
                 return self._duckdb.connect(str(self.path), read_only=not write)
             except self._duckdb.IOException as error:
                 if "lock" not in str(error).lower() or time.monotonic() >= deadline:
-                    raise TriggerError(f"cannot open {self.path}: {_first_line(error)}") from error
+                    raise TriggerError(f"cannot open {self.path}: {first_line(error)}") from error
                 time.sleep(_BUSY_POLL)
             except self._duckdb.Error as error:
-                raise TriggerError(f"cannot open {self.path} as DuckDB: {_first_line(error)}") from error
+                raise TriggerError(f"cannot open {self.path} as DuckDB: {first_line(error)}") from error
 
     @contextmanager
     def lock(self, consumer: str) -> Iterator[None]:
@@ -81,8 +82,3 @@ class DuckDBStore(WarehouseStore):
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__

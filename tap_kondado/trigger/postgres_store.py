@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tap_kondado.errors import first_line
 from tap_kondado.trigger.model import TriggerError
 from tap_kondado.trigger.store import WarehouseStore
 
@@ -42,7 +43,7 @@ class PostgresStore(WarehouseStore):
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.Error as error:
-            raise TriggerError(f"cannot connect to {self._where}: {_first_line(error, password)}") from error
+            raise TriggerError(f"cannot connect to {self._where}: {first_line(error, password)}") from error
         self._conn.execute("SET TIME ZONE 'UTC'")  # naive timestamps are UTC, whatever the server's zone
 
     def where(self) -> str:
@@ -54,7 +55,7 @@ class PostgresStore(WarehouseStore):
             with self._conn.transaction(), self._conn.cursor() as cursor:
                 yield cursor
         except self._psycopg.Error as error:
-            raise TriggerError(f"{self._where}: {_first_line(error)}") from error
+            raise TriggerError(f"{self._where}: {first_line(error)}") from error
 
     @contextmanager
     def lock(self, consumer: str) -> Iterator[None]:
@@ -69,9 +70,3 @@ class PostgresStore(WarehouseStore):
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _first_line(error: BaseException, secret: str = "") -> str:
-    text = str(error).strip()
-    line = text.splitlines()[0] if text else type(error).__name__
-    return line.replace(secret, "***") if secret else line
