@@ -73,6 +73,10 @@ svg.plan-chart{height:200px}
 .plan-box{position:relative}
 .plan-tag{position:absolute;right:.2rem;transform:translateY(-110%);font-size:.75rem;color:var(--failing);
 background:rgba(255,255,255,.85);padding:0 .2rem}
+.as-of-tag{position:absolute;top:.2rem;font-size:.75rem;color:var(--muted);background:rgba(255,255,255,.85);
+padding:0 .2rem;white-space:nowrap}
+.as-of-tag.right{margin-left:.25rem}.as-of-tag.left{transform:translateX(calc(-100% - .25rem))}
+.as-of-tag.bottom{top:auto;bottom:.2rem}
 .legend{font-size:.8rem;color:var(--muted);margin:.3rem 0 0}
 .legend i{display:inline-block;width:1.4rem;height:0;vertical-align:middle;margin:0 .3rem 0 .6rem;
 border-top:2.5px solid var(--accent)}
@@ -434,14 +438,14 @@ def _plans_section(data: ReportData) -> str:
             sentence,
         )
         now = _frac(data.as_of, month_start, month_end)
-        ticks = [(0.0, _day(data.month_start)), (now, "kondado_as_of")]
-        if now <= LAST_DAY_LABEL_UNTIL:  # later, the month's last day would print over kondado_as_of
-            ticks.append((1.0, _day((month_end - datetime.timedelta(days=1)).date())))
+        ticks = [(0.0, _day(data.month_start)), (1.0, _day((month_end - datetime.timedelta(days=1)).date()))]
+        plan_near_top = plan.plan_rows is not None and plan.plan_rows / top > AS_OF_TAG_BELOW_PLAN_ABOVE
         over = bool(plan.plan_rows) and plan.billable_rows >= plan.plan_rows
         css = ' class="over"' if plan.projected_limit_date is not None or over else ""
         boxes.append(
             f'<div class="panel"><p{css}>{escape(sentence)}</p>'
-            f'<div class="plan-box">{tag}{chart}</div>{_axis(ticks, end_at_line_after=LAST_DAY_LABEL_UNTIL)}</div>'
+            f'<div class="plan-box">{tag}{_as_of_tag(data.as_of, now, at_bottom=plan_near_top)}{chart}</div>'
+            f"{_axis(ticks)}</div>"
         )
     near = [p for p in data.plans if p.projected_limit_date is not None]
     point = (
@@ -509,15 +513,30 @@ def _thead(*names: str) -> str:
     return f"<thead><tr>{''.join(cells)}</tr></thead>"
 
 
-# The plan chart names its month's last day only while kondado_as_of is this far into the month or less.
-LAST_DAY_LABEL_UNTIL = 0.8
+# The plan chart's "as of" tag sits at the plot's bottom when the plan line (and its tag) is this high up.
+AS_OF_TAG_BELOW_PLAN_ABOVE = 0.7
 
 
-def _axis(ticks: list[tuple[float, str]], end_at_line_after: float = 0.95) -> str:
-    """Labels under a chart; one past `end_at_line_after` ends at its line rather than centred on it."""
+def _as_of_tag(as_of: datetime.datetime, fraction: float, *, at_bottom: bool) -> str:
+    """kondado_as_of's line named in words, inside the plot: on the side of the line with more room.
+
+    Not an axis label: there, early in a month it printed over the first day's, and centred on its line it
+    began left of the plot.
+    """
+    side = "right" if fraction < 0.5 else "left"
+    css = f"as-of-tag {side}" + (" bottom" if at_bottom else "")
+    return f'<span class="{css}" style="left:{fraction * 100:.1f}%">{escape(_as_of_words(as_of))}</span>'
+
+
+def _as_of_words(moment: datetime.datetime) -> str:
+    return f"as of {moment.day} {moment:%b %H:%M}"
+
+
+def _axis(ticks: list[tuple[float, str]]) -> str:
+    """Labels under a chart; the first starts at its line and one near the end ends at it, inside the chart."""
     spans = []
     for n, (fraction, text) in enumerate(ticks):
-        css = " class=first" if n == 0 and fraction < 0.05 else " class=last" if fraction > end_at_line_after else ""
+        css = " class=first" if n == 0 and fraction < 0.05 else " class=last" if fraction > 0.95 else ""
         css = css or (" class=minor" if n % 2 else "")  # every other label: hidden on a phone
         spans.append(f'<span{css} style="left:{fraction * 100:.1f}%">{escape(text)}</span>')
     return f'<div class="axis" aria-hidden="true">{"".join(spans)}</div>'
