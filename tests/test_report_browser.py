@@ -230,6 +230,39 @@ def test_the_plan_charts_as_of_tag_lies_inside_the_plot_and_clear_of_every_label
         page.close()
 
 
+# Each word of the health tables' "flagged by" and "status" cells: how many line boxes it lies on (2: broken).
+_WORD_LINES = """() => {
+  const found = [];
+  for (const cell of document.querySelectorAll('table.health td[data-label="flagged by"], '
+                                              + 'table.health td[data-label="status"]')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        found.push([match[0], tops.size]);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def test_status_words_are_never_broken_mid_word(browser, tmp_path):
+    data = load(duckdb_file=str(report_fixture.build_duckdb(tmp_path / "models.duckdb")))
+    blocked = dataclasses.replace(data.pipelines[0], status="too_many_consecutive_failed_builds__blocked")
+    out = tmp_path / "report.html"
+    out.write_text(layout.render(dataclasses.replace(data, pipelines=[blocked, *data.pipelines[1:]])))
+    page, errors, _ = _open(browser, out, 1280, 900)
+    assert errors == []
+    words = page.evaluate(_WORD_LINES)
+    assert ["blocked", 1] in words
+    assert [word for word, lines in words if lines > 1] == []
+    page.close()
+
+
 def _inside(box, outer) -> bool:
     return (
         box["x"] >= outer["x"]

@@ -1,8 +1,8 @@
 """The report page: one self-contained HTML file (inline CSS, inline SVG, no script, no font or image fetched).
 
 Every string that comes from the data (names, status messages) goes through `html.escape`; numbers and dates
-are formatted here. Sections, in the order of the issue: headline, pipelines' health, run strips, rows moved
-per day per account, billable rows against the plan, models' health.
+are formatted here. Sections: headline, pipelines' health, models' health (both worst first), run strips, rows
+moved per day per account, billable rows against the plan.
 """
 
 from __future__ import annotations
@@ -11,9 +11,17 @@ import datetime
 from html import escape
 
 from tap_kondado.report import charts
-from tap_kondado.report.query import ROWS_DAYS, STRIP_DAYS, Health, Plan, ReportData
+from tap_kondado.report.query import (
+    ROWS_DAYS,
+    STRIP_DAYS,
+    ZERO_STREAK_WARNING,
+    Health,
+    Plan,
+    ReportData,
+    shown_health,
+)
+from tap_kondado.report.words import health_words, status_words
 
-ZERO_STREAK_FLAG = 3  # this many zero-row runs in a row list an on_time pipeline among the flagged ones
 PROBLEMS = ("failing", "stalled", "late")
 
 CSS = """
@@ -37,7 +45,7 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;vertical-align:top;padding:.45rem .5rem;border-bottom:1px solid var(--line)}
 th{white-space:nowrap;font-size:.8rem;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.02em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-table.health td{overflow-wrap:anywhere}
+table.health td{overflow-wrap:break-word}
 .name{font-weight:600;overflow-wrap:anywhere}
 .sub{display:block;color:var(--muted);font-size:.82rem;font-weight:400}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.8rem;font-weight:600;
@@ -45,6 +53,7 @@ color:#fff;white-space:nowrap}
 .badge.failing{background:var(--failing)}.badge.stalled{background:var(--stalled)}
 .badge.late{background:#b58400}.badge.unknown,.badge.inactive{background:var(--unknown)}
 .badge.on_time{background:var(--on_time)}
+.badge.warned{background:#fff;color:#7a4f00;border:1.5px solid #b58400;padding:0 .4rem}
 .msg{overflow-wrap:anywhere;font-size:.85rem;color:var(--muted)}
 ul.flags{margin:0;padding-left:1.1rem}
 details{margin-top:.6rem}
@@ -114,10 +123,11 @@ def render(data: ReportData, *, built_in: float | None = None) -> str:
         f"<style>{CSS}</style></head><body><main>",
         _headline(data, problems),
         _health_section("pipelines-health", "Pipelines' health", "pipeline", data.pipelines, data.as_of),
+        # Next to the pipelines': a failing model is not left at the page's end, below every chart.
+        _health_section("models-health", "Models' health", "model", data.models, data.as_of),
         _strips_section(data),
         _rows_section(data),
         _plans_section(data),
-        _health_section("models-health", "Models' health", "model", data.models, data.as_of),
         _footer(data, built_in),
         "</main></body></html>",
     ]
@@ -172,7 +182,7 @@ def flags(item: Health) -> list[str]:
     """Why an item is listed: its health's reason, then every streak or anomaly."""
     reasons = []
     if item.health == "failing":
-        reasons.append(f"status {item.status}" if item.status else "failing")
+        reasons.append(status_words(item.status) if item.status else "failing")
     elif item.health in ("stalled", "late") and item.next_run_due_local is not None and item.runs_missed:
         missed = f"{item.runs_missed} run{'s' if item.runs_missed != 1 else ''} missed"
         reasons.append(f"due {item.next_run_due_local:%a %H:%M}, {missed}")
@@ -185,11 +195,11 @@ def flags(item: Health) -> list[str]:
             f"of {_hours(item.usual_gap_hours)}"
         )
     elif item.health == "inactive":
-        reasons.append("disabled in Kondado (not_active)")
+        reasons.append(status_words("not_active"))
     elif item.health == "unknown":
         summary = item.schedule_summary or ""
         reasons.append(summary if summary.startswith("learning") else "fewer than 4 runs: no cadence yet")
-    if item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_FLAG:
+    if item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_WARNING:
         reasons.append(f"last {item.zero_row_streak} runs moved 0 rows")
     if item.volume_anomaly:
         z = f", z = {item.row_count_zscore:+.1f}" if item.row_count_zscore is not None else ""
@@ -217,7 +227,25 @@ def _isolated(text: str) -> str:
 
 
 def _listed(item: Health) -> bool:
-    return item.health != "on_time" or bool(flags(item))
+    return shown_health(item) != "on_time"
+
+
+def _badge(item: Health) -> str:
+    """Its health's badge: an on_time item with a warning gets an amber one, not the plain green."""
+    health = shown_health(item)
+    return f'<span class="badge {escape(health)}">{escape(health_words(health))}</span>'
+
+
+def _status_cell(item: Health) -> str:
+    """Its status in words and Kondado's message.
+
+    For a failing or inactive one the status is already its first flag: only the message then.
+    """
+    message = f'<span class="msg">{_bdi(item.status_message)}</span>' if item.status_message else ""
+    if item.health in ("failing", "inactive") and item.status:
+        return message
+    status = escape(status_words(item.status)) if item.status else "not synced"
+    return f"{status}<br>{message}" if message else status
 
 
 def _health_section(anchor: str, title: str, kind: str, items: list[Health], as_of: datetime.datetime) -> str:
@@ -248,8 +276,6 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
     for i in items:
         reasons = flags(i)
         flagged = "<ul class=flags>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>" if reasons else ""
-        message = f'<span class="msg">{_bdi(i.status_message)}</span>' if i.status_message else ""
-        status = f"{escape(i.status or '')}<br>{message}" if message else escape(i.status or "not synced")
         last = (
             f"{escape(_moment(i.last_run_at))}"
             f"<span class=sub>{escape(_hours(_age_hours(as_of, i.last_run_at)))} ago</span>"
@@ -259,9 +285,9 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
         rows.append(
             "<tr>"
             f'<td class="name">{_bdi(i.name)}<span class="sub">#{i.id} · account {i.client_id}</span></td>'
-            f'<td data-label="health"><span class="badge {escape(i.health)}">{escape(i.health)}</span></td>'
+            f'<td data-label="health">{_badge(i)}</td>'
             f'<td data-label="flagged by">{flagged}</td>'
-            f'<td data-label="status">{status}</td>'
+            f'<td data-label="status">{_status_cell(i)}</td>'
             f'<td data-label="last run">{last}</td>'
             f'<td data-label="usual gap" class="num">{escape(_hours(i.usual_gap_hours))}</td>'
             f'<td data-label="runs in 7 days" class="num">{_int(i.runs_last_7d)}</td>'
@@ -291,7 +317,7 @@ def _strips_section(data: ReportData) -> str:
         rows.append(
             '<div class="chart-row">'
             f'<div class="label"><span class="name">{_bdi(item.name)}</span> '
-            f'<span class="badge {escape(item.health)}">{escape(item.health)}</span>'
+            f"{_badge(item)}"
             f'<span class="sub">#{item.id} · account {item.client_id} · {len(runs)} runs'
             f"{f', {zero} with 0 rows' if zero else ''}</span></div>"
             f"{charts.run_strip(runs, start, end, largest, label)}</div>"

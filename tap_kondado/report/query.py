@@ -104,7 +104,9 @@ DEFAULT_SCHEMA = {"duckdb": "analytics", "postgres": "analytics"}
 
 STRIP_DAYS = 14
 ROWS_DAYS = 30
-HEALTH_ORDER = ("failing", "stalled", "late", "unknown", "inactive", "on_time")  # worst first
+# Worst first; "warned" is an on_time item with a warning (warned() below), between the unknown and the quiet.
+HEALTH_ORDER = ("failing", "stalled", "late", "inactive", "unknown", "warned", "on_time")
+ZERO_STREAK_WARNING = 3  # this many zero-row runs in a row are a warning, on time or not
 
 
 class ReportError(Exception):
@@ -458,11 +460,26 @@ def _plans(conn: _Connection, schema: str, month_start: datetime.date, as_of: da
     return plans
 
 
+def warned(item: Health) -> bool:
+    """Something odd in its latest runs, whatever its health.
+
+    A zero-row streak, a volume anomaly, a savepoint break or a slow run.
+    """
+    streak = item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_WARNING
+    return streak or bool(item.volume_anomaly) or bool(item.savepoint_break) or bool(item.slow_run)
+
+
+def shown_health(item: Health) -> str:
+    """Its health as the report ranks and badges it: an on_time one with a warning is "warned"."""
+    return "warned" if item.health == "on_time" and warned(item) else item.health
+
+
 def sort_worst_first(items: list[Health]) -> list[Health]:
-    """Health order (failing, stalled, late, unknown, inactive, on_time); then the most overdue; then by name."""
+    """HEALTH_ORDER (failing, stalled, late, inactive, unknown, warned, on_time); then most overdue; then name."""
 
     def key(item: Health) -> tuple[int, float, str, int]:
-        rank = HEALTH_ORDER.index(item.health) if item.health in HEALTH_ORDER else len(HEALTH_ORDER)
+        health = shown_health(item)
+        rank = HEALTH_ORDER.index(health) if health in HEALTH_ORDER else len(HEALTH_ORDER)
         overdue = -(item.hours_since_last_run or 0) / (item.usual_gap_hours or 1)
         return rank, overdue, item.name.casefold(), item.id
 
