@@ -109,11 +109,38 @@ def test_plan_sentences(data, page):
     plans = {p.client_id: p for p in data.plans}
     assert layout.plan_sentence(plans[1], data.as_of) == (
         "Account 1: 786,050 billable rows by Nov 20, 75% of its plan of 1,050,000; at this pace 1,209,308 by month "
-        "end (115%): it crosses the plan on Nov 27 and Kondado pauses its pipelines."
+        "end (115%, projected from 19.5 days of data): it crosses the plan on Nov 27 and Kondado pauses its pipelines."
     )
-    assert layout.plan_sentence(plans[2], data.as_of).endswith("(29%): it stays under the plan.")
+    assert layout.plan_sentence(plans[2], data.as_of).endswith(
+        "(29%, projected from 19.5 days of data): it stays under the plan."
+    )
     assert "(no plan_rows set)" in layout.plan_sentence(plans[3], data.as_of)
-    assert "At this pace, account 1 reaches its plan on Nov 27." in page
+    assert layout.plan_sentence(plans[3], data.as_of) == (
+        "Account 3: 21,100 billable rows by Nov 20 (no plan_rows set); 32,462 projected by month end from 19.5 days "
+        "of data."
+    )
+    assert (
+        "At this pace, account 1 reaches its plan on Nov 27. No plan set for account 3 (var kondado_plan_rows)." in page
+    )
+
+
+def test_the_projection_says_how_many_days_it_rests_on(data):
+    plan = next(p for p in data.plans if p.client_id == 2)
+    early = dataclasses.replace(plan, projection_days=1.25)
+    assert "(29%, projected from 30 hours of data)" in layout.plan_sentence(early, data.as_of)
+    assert "(29%, projected from 2 days of data)" in layout.plan_sentence(
+        dataclasses.replace(plan, projection_days=2.0), data.as_of
+    )
+
+
+def test_with_no_plan_set_the_point_says_so_and_how_to_set_one(data):
+    unplanned = [dataclasses.replace(p, plan_rows=None, projected_limit_date=None) for p in data.plans]
+    point = layout.plans_point(unplanned)
+    assert "reaches" not in point
+    assert point.startswith("No plan is set, so no account has one to reach: set the var kondado_plan_rows")
+    assert "--vars '{kondado_plan_rows: 2400000}'" in point
+    under = [dataclasses.replace(p, projected_limit_date=None) for p in data.plans if p.plan_rows]
+    assert layout.plans_point(under) == "At this pace no account with a plan reaches it this month."
 
 
 def test_an_account_already_over_its_plan_says_so(data):

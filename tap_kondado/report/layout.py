@@ -412,14 +412,16 @@ def plan_sentence(plan: Plan, as_of: datetime.datetime) -> str:
     so_far = f"{_int(plan.billable_rows)} billable rows by {_day(as_of.date())}"
     projected = plan.projected_billable_rows
     early = "; too early in the month to project" if plan.projection_note == "too_early" else ""
+    basis = f"from {_days_of_data(plan.projection_days)}" if plan.projection_days is not None else ""
     if not plan.plan_rows:  # none set, or a plan of 0: nothing to measure against
         why = "no plan_rows set" if plan.plan_rows is None else "a plan of 0: no plan"
-        end = f"; {_int(projected)} projected by month end" if projected is not None else early
+        end = f"; {_int(projected)} projected by month end {basis}".rstrip() if projected is not None else early
         return f"Account {plan.client_id}: {so_far} ({why}){end}."
     used = plan.billable_rows / plan.plan_rows * 100
     sentence = f"Account {plan.client_id}: {so_far}, {used:.0f}% of its plan of {_int(plan.plan_rows)}"
     if projected is not None:
-        sentence += f"; at this pace {_int(projected)} by month end ({projected / plan.plan_rows * 100:.0f}%)"
+        share = f"{projected / plan.plan_rows * 100:.0f}%" + (f", projected {basis}" if basis else "")
+        sentence += f"; at this pace {_int(projected)} by month end ({share})"
     sentence += early
     if plan.billable_rows >= plan.plan_rows:
         sentence += ": it is over its plan, and Kondado pauses its pipelines until next month"
@@ -428,6 +430,39 @@ def plan_sentence(plan: Plan, as_of: datetime.datetime) -> str:
     elif projected is not None:
         sentence += ": it stays under the plan"
     return sentence + "."
+
+
+def plans_point(plans: list[Plan]) -> str:
+    """The plan section's point: who reaches a plan, and which accounts have none to reach."""
+    if not plans:
+        return "No billable row this month: nothing to project."
+    unplanned = [p.client_id for p in plans if not p.plan_rows]
+    if len(unplanned) == len(plans):  # "no account reaches its plan" would be true and misleading
+        return (
+            "No plan is set, so no account has one to reach: set the var kondado_plan_rows to the rows a month "
+            "of the plan, one number for every account or one per account, e.g. "
+            "--vars '{kondado_plan_rows: 2400000}' or --vars '{kondado_plan_rows: {\"3\": 2400000}}'."
+        )
+    near = [p for p in plans if p.projected_limit_date is not None]
+    point = (
+        "At this pace, "
+        + "; ".join(f"account {p.client_id} reaches its plan on {_day(p.projected_limit_date)}" for p in near)
+        + "."
+        if near
+        else "At this pace no account with a plan reaches it this month."
+    )
+    if unplanned:
+        names = ", ".join(str(c) for c in unplanned)
+        point += f" No plan set for account{'s' if len(unplanned) > 1 else ''} {names} (var kondado_plan_rows)."
+    return point
+
+
+def _days_of_data(days: float) -> str:
+    """What a projection rests on: "2 days of data", "19.5 days of data", "30 hours of data"."""
+    if days < 2:
+        return f"{_count(round(days * 24), 'hour')} of data"
+    text = f"{days:.1f}".removesuffix(".0")
+    return f"{text} days of data"
 
 
 def _plans_section(data: ReportData) -> str:
@@ -473,14 +508,7 @@ def _plans_section(data: ReportData) -> str:
             f'<div class="plan-box">{tag}{_as_of_tag(data.as_of, now, at_bottom=plan_near_top)}{chart}</div>'
             f"{_axis(ticks)}</div>"
         )
-    near = [p for p in data.plans if p.projected_limit_date is not None]
-    point = (
-        "At this pace, "
-        + "; ".join(f"account {p.client_id} reaches its plan on {_day(p.projected_limit_date)}" for p in near)
-        + "."
-        if near
-        else "At this pace no account reaches its plan this month."
-    )
+    point = plans_point(data.plans)
     table_rows = "".join(
         f"<tr><td>account {p.client_id}</td><td class=num>{_int(p.billable_rows)}</td>"
         f"<td class=num>{_int(p.plan_rows)}</td><td class=num>{_int(p.projected_billable_rows)}</td>"

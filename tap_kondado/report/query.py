@@ -88,6 +88,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "projection_note": "projection_note",  # why a number is missing: bad_data, too_early, no_plan
     },
 }
+# The days of data the projection rests on: read when the monthly model has it (one built by an older package may not).
+PROJECTION_DAYS = "projection_days"
 # `kondado_as_of` ("now" of the build): the package writes it on every health and monthly row. Read from this
 # column when the model has it (a model built by an older package may not); otherwise derived exactly from the
 # contract (last_run_at + hours_since_last_run, computed against kondado_as_of); then the newest
@@ -157,6 +159,7 @@ class Plan:
     plan_rows: int | None
     projected_limit_date: datetime.date | None
     projection_note: str | None = None
+    projection_days: float | None = None  # the days of data the projection rests on
     daily: list[tuple[datetime.date, int]] = field(default_factory=list)
 
 
@@ -435,8 +438,15 @@ def _plans(conn: _Connection, schema: str, month_start: datetime.date, as_of: da
         "projected_limit_date",
         "projection_note",
     )
+    present = conn.rows(
+        "SELECT column_name FROM information_schema.columns "
+        f"WHERE table_schema = {_literal(schema)} AND table_name = {_literal(BILLABLE_MONTHLY)}"
+    )
+    columns = [_ident(m[role]) for role in roles]
+    if (PROJECTION_DAYS,) in present:
+        roles, columns = (*roles, PROJECTION_DAYS), [*columns, _ident(PROJECTION_DAYS)]
     rows = conn.rows(
-        f"SELECT {', '.join(_ident(m[role]) for role in roles)} FROM {_ident(schema)}.{_ident(BILLABLE_MONTHLY)} "
+        f"SELECT {', '.join(columns)} FROM {_ident(schema)}.{_ident(BILLABLE_MONTHLY)} "
         f"WHERE CAST({_ident(m['month'])} AS DATE) = {_date(month_start)} ORDER BY 1"
     )
     plans = []
@@ -446,6 +456,8 @@ def _plans(conn: _Connection, schema: str, month_start: datetime.date, as_of: da
         for role in ("billable_rows", "projected_billable_rows", "plan_rows"):
             values[role] = None if values[role] is None else round(values[role])
         values["billable_rows"] = values["billable_rows"] or 0
+        if values.get(PROJECTION_DAYS) is not None:
+            values[PROJECTION_DAYS] = float(values[PROJECTION_DAYS])
         plans.append(Plan(**values))
     daily = conn.rows(
         f"SELECT {_ident(r['client_id'])}, CAST({_ident(r['run_at'])} AS DATE), sum({_ident(r['row_count'])}) "
