@@ -20,6 +20,7 @@ from tap_kondado.report.query import (
     ReportData,
     shown_health,
 )
+from tap_kondado.report.quiet_hours import quiet_spans
 from tap_kondado.report.words import health_words, status_words
 
 PROBLEMS = ("failing", "stalled", "late")
@@ -91,6 +92,8 @@ padding:0 .2rem;white-space:nowrap}
 border-top:2.5px solid var(--accent)}
 .legend i.dash{border-top-style:dashed}.legend i.red{border-color:var(--failing)}
 .legend i.zero{width:.35rem;height:.8rem;border:0;background:#e07b00}
+.legend i.quiet{width:.9rem;height:.8rem;border:0;background:#e6e9ef}
+.quiet{fill:#e6e9ef}
 .legend i.mark{width:.35rem;height:.8rem;border:0;background:var(--accent)}
 .over{color:var(--failing);font-weight:600}
 .empty{color:var(--muted);font-style:italic}
@@ -312,6 +315,8 @@ def _strips_section(data: ReportData) -> str:
             f", last {_hours(_age_hours(end, runs[-1][0]))} before kondado_as_of" if runs else ", none"
         )
         label += f"; {zero} moved 0 rows" if zero else ""
+        quiet = quiet_spans(item.schedule_hours_of_week, item.schedule_time_zone, start, end)
+        label += "; shaded: the hours its schedule does not run in" if quiet else ""
         if not runs:
             silent.append(_bdi(item.name))
         rows.append(
@@ -320,7 +325,7 @@ def _strips_section(data: ReportData) -> str:
             f"{_badge(item)}"
             f'<span class="sub">#{item.id} · account {item.client_id} · {len(runs)} runs'
             f"{f', {zero} with 0 rows' if zero else ''}</span></div>"
-            f"{charts.run_strip(runs, start, end, largest, label)}</div>"
+            f"{charts.run_strip(runs, start, end, largest, label, quiet=quiet)}</div>"
         )
     axis = f'<div class="chart-row"><div></div>{_axis(_day_ticks(start, end, step=2))}</div>'
     problems = [i for i in data.pipelines if i.health in ("failing", "stalled")]
@@ -337,7 +342,7 @@ def _strips_section(data: ReportData) -> str:
         f'<p class="point">{point}</p>',
         '<div class="panel">',
         '<p class="legend"><i class="mark"></i>a run (shade: rows moved) <i class="zero"></i>a run that moved 0 rows'
-        " · faint lines: midnight UTC</p>",
+        ' <i class="quiet"></i>hours its schedule does not run in · faint lines: midnight UTC</p>',
         axis,  # above and below: a long list keeps its days in sight
         *rows,
         axis,

@@ -59,6 +59,8 @@ SCHEDULE_COLUMNS = (
     "slow_run",
     "last_execution_seconds",
     "usual_execution_seconds",
+    "schedule_hours_of_week",
+    "schedule_time_zone",
 )
 
 COLUMNS: dict[str, dict[str, str]] = {
@@ -147,6 +149,8 @@ class Health:
     slow_run: bool | None = None
     last_execution_seconds: float | None = None
     usual_execution_seconds: float | None = None
+    schedule_hours_of_week: str | None = None  # 168 of 0/1, Monday 00:00 first, in schedule_time_zone; 0: quiet
+    schedule_time_zone: str | None = None
 
 
 @dataclass
