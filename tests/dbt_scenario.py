@@ -192,6 +192,7 @@ def expected_monthly(sim: Simulator, as_of: datetime.datetime, plans: dict[int, 
             "plan_used_pct": None if plan is None else round(100 * billable / plan, 2),
             "projected_limit_date": limit_date,
             "projection_note": note,
+            "projection_days": elapsed / 86_400 if current and projected is not None else None,
         }
     return expected
 
@@ -211,6 +212,7 @@ def monthly_as_loaded(rows: list[dict[str, Any]]) -> dict[tuple, dict]:
             "plan_used_pct": None if pct is None else round(float(pct), 2),
             "projected_limit_date": row["projected_limit_date"],
             "projection_note": row["projection_note"],
+            "projection_days": None if row["projection_days"] is None else round(float(row["projection_days"]), 2),
         }
     return loaded
 
@@ -382,11 +384,17 @@ class PackageChecks:
         loaded = monthly_as_loaded(built["scratch"]["monthly"])
         # plan_used_pct is rounded to 2 places: PostgreSQL rounds the exact numeric half up (4.885 -> 4.89), DuckDB
         # a double (4.88); within that last place, the rest to the row.
-        used = {key: (row.pop("plan_used_pct"), expected[key].pop("plan_used_pct")) for key, row in loaded.items()}
+        # So is projection_days (the engines' casts round its exact half as they do).
+        rounded = [
+            (key, column, row.pop(column), expected[key].pop(column))
+            for column in ("plan_used_pct", "projection_days")
+            for key, row in loaded.items()
+        ]
         assert loaded == expected
-        for key, (got, want) in used.items():
-            assert (got is None) == (want is None), key
-            assert got is None or abs(got - want) <= 0.01 + 1e-9, key
+        for key, column, got, want in rounded:
+            assert (got is None) == (want is None), (key, column)
+            assert got is None or abs(got - want) <= 0.01 + 1e-9, (key, column)
+        assert any(column == "projection_days" and want for _, column, _, want in rounded)
         assert any(key[0] == 3 and row["is_current_month"] for key, row in expected.items())
 
     def test_an_incremental_run_and_build_give_the_answers_of_the_build_from_scratch(self, built):

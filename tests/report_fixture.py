@@ -161,6 +161,9 @@ def monthly_rows() -> list[dict]:
                 "plan_used_pct": None if plan is None else values["billable_rows"] / plan * 100,
                 "projected_limit_date": limit_date,
                 "projection_note": None if plan else "no_plan",
+                "projection_days": (AS_OF - datetime.datetime.combine(month, datetime.time())).total_seconds() / 86400
+                if is_current
+                else None,
             }
         )
     return out
@@ -186,7 +189,7 @@ TABLES = {
     "kondado_billable_rows_monthly": (
         "client_id BIGINT, month DATE, billable_rows BIGINT, free_rows BIGINT, runs BIGINT, is_current_month BOOLEAN, "
         "projected_billable_rows BIGINT, plan_rows BIGINT, plan_used_pct DOUBLE PRECISION, projected_limit_date DATE, "
-        "projection_note TEXT"
+        "projection_note TEXT, projection_days DOUBLE PRECISION"
     ),
 }
 

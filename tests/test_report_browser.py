@@ -7,6 +7,7 @@ the test drives the distribution's Chromium.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tap_kondado.report import layout
 from tap_kondado.report.query import load
 from tap_kondado.simulator import scenario as planted
 from tests import dbt_scenario, report_fixture
@@ -203,6 +205,80 @@ def test_report_fits_a_phone(browser, report_file):
     assert page.locator("#run-strips svg.strip").first.bounding_box()["width"] > 300
     page.screenshot(path=str(PHONE_SCREENSHOT), full_page=True)
     page.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_plan_charts_as_of_tag_lies_inside_the_plot_and_clear_of_every_label(browser, tmp_path, width):
+    data = load(duckdb_file=str(report_fixture.build_duckdb(tmp_path / "models.duckdb")))
+    moments = [datetime.datetime(2026, 12, 1, 14, 0), data.as_of, datetime.datetime(2026, 11, 29, 23, 0)]
+    for n, moment in enumerate(moments):  # a month's first day, its middle, its end
+        out = tmp_path / f"report-{n}.html"
+        out.write_text(layout.render(dataclasses.replace(data, as_of=moment)))
+        page, errors, _ = _open(browser, out, width, 900)
+        assert errors == []
+        panels = page.locator("#plan .plans > .panel")
+        assert panels.count() == len(data.plans)
+        for panel in panels.all():
+            tag = panel.locator(".as-of-tag")
+            assert tag.inner_text() == f"as of {moment.day} {moment:%b %H:%M}"
+            box = tag.bounding_box()
+            plot = panel.locator(".plan-box").bounding_box()
+            assert _inside(box, plot), (moment, box, plot)
+            others = [*panel.locator(".axis span").all(), *panel.locator(".plan-tag").all()]
+            for other in others:
+                assert not _overlap(box, other.bounding_box()), (moment, other.inner_text())
+        page.close()
+
+
+# Each word of the health tables' "flagged by" and "status" cells: how many line boxes it lies on (2: broken).
+_WORD_LINES = """() => {
+  const found = [];
+  for (const cell of document.querySelectorAll('table.health td[data-label="flagged by"], '
+                                              + 'table.health td[data-label="status"]')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        found.push([match[0], tops.size]);
+      }
+    }
+  }
+  return found;
+}"""
+
+
+def test_status_words_are_never_broken_mid_word(browser, tmp_path):
+    data = load(duckdb_file=str(report_fixture.build_duckdb(tmp_path / "models.duckdb")))
+    blocked = dataclasses.replace(data.pipelines[0], status="too_many_consecutive_failed_builds__blocked")
+    out = tmp_path / "report.html"
+    out.write_text(layout.render(dataclasses.replace(data, pipelines=[blocked, *data.pipelines[1:]])))
+    page, errors, _ = _open(browser, out, 1280, 900)
+    assert errors == []
+    words = page.evaluate(_WORD_LINES)
+    assert ["blocked", 1] in words
+    assert [word for word, lines in words if lines > 1] == []
+    page.close()
+
+
+def _inside(box, outer) -> bool:
+    return (
+        box["x"] >= outer["x"]
+        and box["y"] >= outer["y"]
+        and box["x"] + box["width"] <= outer["x"] + outer["width"]
+        and box["y"] + box["height"] <= outer["y"] + outer["height"]
+    )
+
+
+def _overlap(a, b) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
 
 
 def _horizontal_overflow(page) -> int:

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from tap_kondado.report import layout
-from tap_kondado.report.query import load
+from tap_kondado.report.query import load, sort_worst_first
 from tests import report_fixture
 
 
@@ -40,9 +40,9 @@ def _tags(page):
     return parser.tags
 
 
-def test_sections_in_the_issues_order(page):
+def test_sections_in_order_the_health_tables_first(page):
     ids = [attrs["id"] for tag, attrs in _tags(page) if tag in ("header", "section") and "id" in attrs]
-    assert ids == ["headline", "pipelines-health", "run-strips", "rows-per-day", "plan", "models-health"]
+    assert ids == ["headline", "pipelines-health", "models-health", "run-strips", "rows-per-day", "plan"]
 
 
 def test_self_contained_nothing_to_fetch_and_small(page):
@@ -81,7 +81,7 @@ def test_health_table_worst_first_with_the_rest_collapsed(page):
     assert "last 5 runs moved 0 rows" in listed
     assert "volume anomaly: last run moved 50,000 rows" in listed
     assert "4.5 days since its last run: 4.5 times its usual gap of 24.0 h" in listed
-    assert "status error_building_tables" in listed
+    assert "<li>error building its tables</li>" in listed
     assert "2 pipelines on time" in collapsed
     assert set(re.findall(r'<td class="name"><bdi>(.*?)</bdi><span', collapsed)) == {
         "Shop - orders (hourly)",
@@ -109,11 +109,38 @@ def test_plan_sentences(data, page):
     plans = {p.client_id: p for p in data.plans}
     assert layout.plan_sentence(plans[1], data.as_of) == (
         "Account 1: 786,050 billable rows by Nov 20, 75% of its plan of 1,050,000; at this pace 1,209,308 by month "
-        "end (115%): it crosses the plan on Nov 27 and Kondado pauses its pipelines."
+        "end (115%, projected from 19.5 days of data): it crosses the plan on Nov 27 and Kondado pauses its pipelines."
     )
-    assert layout.plan_sentence(plans[2], data.as_of).endswith("(29%): it stays under the plan.")
+    assert layout.plan_sentence(plans[2], data.as_of).endswith(
+        "(29%, projected from 19.5 days of data): it stays under the plan."
+    )
     assert "(no plan_rows set)" in layout.plan_sentence(plans[3], data.as_of)
-    assert "At this pace, account 1 reaches its plan on Nov 27." in page
+    assert layout.plan_sentence(plans[3], data.as_of) == (
+        "Account 3: 21,100 billable rows by Nov 20 (no plan_rows set); 32,462 projected by month end from 19.5 days "
+        "of data."
+    )
+    assert (
+        "At this pace, account 1 reaches its plan on Nov 27. No plan set for account 3 (var kondado_plan_rows)." in page
+    )
+
+
+def test_the_projection_says_how_many_days_it_rests_on(data):
+    plan = next(p for p in data.plans if p.client_id == 2)
+    early = dataclasses.replace(plan, projection_days=1.25)
+    assert "(29%, projected from 30 hours of data)" in layout.plan_sentence(early, data.as_of)
+    assert "(29%, projected from 2 days of data)" in layout.plan_sentence(
+        dataclasses.replace(plan, projection_days=2.0), data.as_of
+    )
+
+
+def test_with_no_plan_set_the_point_says_so_and_how_to_set_one(data):
+    unplanned = [dataclasses.replace(p, plan_rows=None, projected_limit_date=None) for p in data.plans]
+    point = layout.plans_point(unplanned)
+    assert "reaches" not in point
+    assert point.startswith("No plan is set, so no account has one to reach: set the var kondado_plan_rows")
+    assert "--vars '{kondado_plan_rows: 2400000}'" in point
+    under = [dataclasses.replace(p, projected_limit_date=None) for p in data.plans if p.plan_rows]
+    assert layout.plans_point(under) == "At this pace no account with a plan reaches it this month."
 
 
 def test_an_account_already_over_its_plan_says_so(data):
@@ -207,12 +234,59 @@ def _plan_axes(html: str) -> list[str]:
     return re.findall(r'<div class="axis" aria-hidden="true">(.*?)</div>', section)
 
 
-def test_plan_axis_labels_never_print_over_each_other(data):
-    # Mid-month (the fixture's Nov 20): the first day, kondado_as_of, the last day.
-    axis = _plan_axes(layout.render(data))[0]
-    assert [t for t in re.findall(r">([^<]+)</span>", axis)] == ["Nov 1", "kondado_as_of", "Nov 30"]
-    # Nov 29: the last day's label would cover kondado_as_of's; kondado_as_of ends at its line instead.
-    late = dataclasses.replace(data, as_of=datetime.datetime(2026, 11, 29, 8, 0))
-    axis = _plan_axes(layout.render(late))[0]
-    assert re.findall(r">([^<]+)</span>", axis) == ["Nov 1", "kondado_as_of"]
-    assert "<span class=last" in axis
+def test_plan_axis_names_the_month_and_the_as_of_tag_says_when_in_words(data):
+    # kondado_as_of is named inside the plot, in words, not as an axis label that early in the month covered
+    # the first day's (the browser test measures where it lands).
+    early = layout.render(dataclasses.replace(data, as_of=datetime.datetime(2026, 12, 1, 14, 0)))
+    axis = _plan_axes(early)[0]
+    assert re.findall(r">([^<]+)</span>", axis) == ["Dec 1", "Dec 31"]
+    assert "kondado_as_of" not in axis
+    assert '<span class="as-of-tag right" style="left:1.9%">as of 1 Dec 14:00</span>' in early
+    late = layout.render(dataclasses.replace(data, as_of=datetime.datetime(2026, 11, 29, 8, 0)))
+    assert '<span class="as-of-tag left" style="left:94.4%">as of 29 Nov 08:00</span>' in late
+
+
+def _row(page: str, name: str) -> str:
+    """The health table row of the item called `name`."""
+    return next(row for row in page.split("<tr>") if f'<td class="name"><bdi>{name}</bdi>' in row)
+
+
+def test_statuses_said_in_words_once_an_unknown_code_with_spaces(data):
+    blocked = dataclasses.replace(
+        data.pipelines[0], status="too_many_consecutive_failed_builds__blocked", status_message="token revoked"
+    )
+    newer = dataclasses.replace(data.pipelines[-1], id=999, name="Newer", status="paused_by_support__pending")
+    page = layout.render(dataclasses.replace(data, pipelines=[blocked, *data.pipelines[1:], newer]))
+    row = _row(page, blocked.name)
+    assert "too_many" not in row
+    assert row.count("blocked after too many failed builds") == 1  # in its flags, not again as its status
+    assert '<td data-label="status"><span class="msg"><bdi>token revoked</bdi></span></td>' in row
+    assert '<td data-label="status">paused by support pending</td>' in _row(page, "Newer")
+    assert '<td data-label="status">active</td>' in _row(page, "Ads - campaigns")
+
+
+def test_on_time_with_a_warning_is_badged_amber_with_its_warning(page):
+    for name, warning in [("Support - tickets", "last 5 runs moved 0 rows"), ("Shop - refunds", "z = +")]:
+        row = _row(page, name)
+        assert '<span class="badge warned">on time, with a warning</span>' in row
+        assert "badge on_time" not in row
+        assert warning in row
+    assert '<span class="badge on_time">on time</span>' in _row(page, "Shop - orders (hourly)")
+    strips = page.split('<section id="run-strips">')[1]
+    label = next(s for s in strips.split('<div class="chart-row">') if "Support - tickets" in s)
+    assert "badge warned" in label
+
+
+def test_worst_first_for_pipelines_and_models_alike(data):
+    model = data.models[0]
+    healths = ["on_time", "on_time", "unknown", "inactive", "late", "stalled", "failing"]  # best first
+    items = [
+        dataclasses.replace(model, id=n, name=f"m{n}", health=h, zero_row_streak=5 if n == 1 else 0)
+        for n, h in enumerate(healths)
+    ]
+    ordered = sort_worst_first(items)
+    assert [i.name for i in ordered] == ["m6", "m5", "m4", "m3", "m2", "m1", "m0"]
+    page = layout.render(dataclasses.replace(data, models=ordered))
+    section = page.split('<section id="models-health">')[1].split("</section>")[0]
+    badges = re.findall(r'<span class="badge (\w+)">', section)
+    assert badges == ["failing", "stalled", "late", "inactive", "unknown", "warned", "on_time"]

@@ -41,14 +41,27 @@ def run_strip(
     end: datetime.datetime,
     largest: int,
     label: str,
+    *,
+    quiet: list[tuple[datetime.datetime, datetime.datetime]] | None = None,
 ) -> str:
     """One pipeline's runs between start and end: a mark per run, darker for more rows, orange for zero rows.
 
-    Faint lines mark each midnight (UTC), so a missing day shows as an empty cell. Marks are drawn as one path
-    per shade: runs closer than a mark's width at the same shade merge into one wider mark, so a pipeline
-    that runs every few minutes costs at most one mark per unit of the 1000-unit strip, not one per run.
+    `quiet` spans (the hours its schedule does not run in) are shaded behind the marks, so a blank night or
+    weekend reads as normal. Faint lines mark each midnight (UTC), so a missing day shows as an empty cell.
+    Marks are drawn as one path per shade: runs closer than a mark's width at the same shade merge into one
+    wider mark, so a pipeline that runs every few minutes costs at most one mark per unit of the 1000-unit strip,
+    not one per run.
     """
     body = []
+    quiet_path = "".join(
+        f"M{left:.1f} 0H{right:.1f}V{STRIP_HEIGHT}H{left:.1f}z"
+        for span_start, span_end in quiet or []
+        if (left := max(_fraction(span_start, start, end), 0) * STRIP_WIDTH)
+        < (right := min(_fraction(span_end, start, end), 1) * STRIP_WIDTH)
+    )
+    if quiet_path:
+        body.append(f'<path class="quiet" d="{quiet_path}"/>')
+    quiet_hours = round(sum((b - a).total_seconds() for a, b in quiet or []) / 3600)
     day = datetime.datetime.combine(start.date() + datetime.timedelta(days=1), datetime.time())
     while day < end:
         x = _fraction(day, start, end) * STRIP_WIDTH
@@ -75,7 +88,8 @@ def run_strip(
         d = "".join(f"M{left:g} 3h{right - left:g}v14h-{right - left:g}z" for left, right in marks)
         css, opacity = ("run zero", "") if shade == 0 else ("run", f' fill-opacity="{0.3 + 0.7 * shade / SHADES:.2f}"')
         body.append(f'<path class="{css}"{opacity} d="{d}"/>')
-    return _svg(STRIP_WIDTH, STRIP_HEIGHT, label, body, "strip", extra=f' data-runs="{len(runs)}"')
+    extra = f' data-runs="{len(runs)}" data-quiet-hours="{quiet_hours}"'
+    return _svg(STRIP_WIDTH, STRIP_HEIGHT, label, body, "strip", extra=extra)
 
 
 def day_bars(values: list[int], label: str) -> str:

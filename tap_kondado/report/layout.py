@@ -1,8 +1,8 @@
 """The report page: one self-contained HTML file (inline CSS, inline SVG, no script, no font or image fetched).
 
 Every string that comes from the data (names, status messages) goes through `html.escape`; numbers and dates
-are formatted here. Sections, in the order of the issue: headline, pipelines' health, run strips, rows moved
-per day per account, billable rows against the plan, models' health.
+are formatted here. Sections: headline, pipelines' health, models' health (both worst first), run strips, rows
+moved per day per account, billable rows against the plan.
 """
 
 from __future__ import annotations
@@ -11,9 +11,18 @@ import datetime
 from html import escape
 
 from tap_kondado.report import charts
-from tap_kondado.report.query import ROWS_DAYS, STRIP_DAYS, Health, Plan, ReportData
+from tap_kondado.report.query import (
+    ROWS_DAYS,
+    STRIP_DAYS,
+    ZERO_STREAK_WARNING,
+    Health,
+    Plan,
+    ReportData,
+    shown_health,
+)
+from tap_kondado.report.quiet_hours import quiet_spans
+from tap_kondado.report.words import health_words, status_words
 
-ZERO_STREAK_FLAG = 3  # this many zero-row runs in a row list an on_time pipeline among the flagged ones
 PROBLEMS = ("failing", "stalled", "late")
 
 CSS = """
@@ -37,7 +46,7 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}
 th,td{text-align:left;vertical-align:top;padding:.45rem .5rem;border-bottom:1px solid var(--line)}
 th{white-space:nowrap;font-size:.8rem;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.02em}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-table.health td{overflow-wrap:anywhere}
+table.health td{overflow-wrap:break-word}
 .name{font-weight:600;overflow-wrap:anywhere}
 .sub{display:block;color:var(--muted);font-size:.82rem;font-weight:400}
 .badge{display:inline-block;padding:.05rem .45rem;border-radius:999px;font-size:.8rem;font-weight:600;
@@ -45,6 +54,7 @@ color:#fff;white-space:nowrap}
 .badge.failing{background:var(--failing)}.badge.stalled{background:var(--stalled)}
 .badge.late{background:#b58400}.badge.unknown,.badge.inactive{background:var(--unknown)}
 .badge.on_time{background:var(--on_time)}
+.badge.warned{background:#fff;color:#7a4f00;border:1.5px solid #b58400;padding:0 .4rem}
 .msg{overflow-wrap:anywhere;font-size:.85rem;color:var(--muted)}
 ul.flags{margin:0;padding-left:1.1rem}
 details{margin-top:.6rem}
@@ -73,11 +83,17 @@ svg.plan-chart{height:200px}
 .plan-box{position:relative}
 .plan-tag{position:absolute;right:.2rem;transform:translateY(-110%);font-size:.75rem;color:var(--failing);
 background:rgba(255,255,255,.85);padding:0 .2rem}
+.as-of-tag{position:absolute;top:.2rem;font-size:.75rem;color:var(--muted);background:rgba(255,255,255,.85);
+padding:0 .2rem;white-space:nowrap}
+.as-of-tag.right{margin-left:.25rem}.as-of-tag.left{transform:translateX(calc(-100% - .25rem))}
+.as-of-tag.bottom{top:auto;bottom:.2rem}
 .legend{font-size:.8rem;color:var(--muted);margin:.3rem 0 0}
 .legend i{display:inline-block;width:1.4rem;height:0;vertical-align:middle;margin:0 .3rem 0 .6rem;
 border-top:2.5px solid var(--accent)}
 .legend i.dash{border-top-style:dashed}.legend i.red{border-color:var(--failing)}
 .legend i.zero{width:.35rem;height:.8rem;border:0;background:#e07b00}
+.legend i.quiet{width:.9rem;height:.8rem;border:0;background:#e6e9ef}
+.quiet{fill:#e6e9ef}
 .legend i.mark{width:.35rem;height:.8rem;border:0;background:var(--accent)}
 .over{color:var(--failing);font-weight:600}
 .empty{color:var(--muted);font-style:italic}
@@ -110,10 +126,11 @@ def render(data: ReportData, *, built_in: float | None = None) -> str:
         f"<style>{CSS}</style></head><body><main>",
         _headline(data, problems),
         _health_section("pipelines-health", "Pipelines' health", "pipeline", data.pipelines, data.as_of),
+        # Next to the pipelines': a failing model is not left at the page's end, below every chart.
+        _health_section("models-health", "Models' health", "model", data.models, data.as_of),
         _strips_section(data),
         _rows_section(data),
         _plans_section(data),
-        _health_section("models-health", "Models' health", "model", data.models, data.as_of),
         _footer(data, built_in),
         "</main></body></html>",
     ]
@@ -168,7 +185,7 @@ def flags(item: Health) -> list[str]:
     """Why an item is listed: its health's reason, then every streak or anomaly."""
     reasons = []
     if item.health == "failing":
-        reasons.append(f"status {item.status}" if item.status else "failing")
+        reasons.append(status_words(item.status) if item.status else "failing")
     elif item.health in ("stalled", "late") and item.next_run_due_local is not None and item.runs_missed:
         missed = f"{item.runs_missed} run{'s' if item.runs_missed != 1 else ''} missed"
         reasons.append(f"due {item.next_run_due_local:%a %H:%M}, {missed}")
@@ -181,11 +198,11 @@ def flags(item: Health) -> list[str]:
             f"of {_hours(item.usual_gap_hours)}"
         )
     elif item.health == "inactive":
-        reasons.append("disabled in Kondado (not_active)")
+        reasons.append(status_words("not_active"))
     elif item.health == "unknown":
         summary = item.schedule_summary or ""
         reasons.append(summary if summary.startswith("learning") else "fewer than 4 runs: no cadence yet")
-    if item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_FLAG:
+    if item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_WARNING:
         reasons.append(f"last {item.zero_row_streak} runs moved 0 rows")
     if item.volume_anomaly:
         z = f", z = {item.row_count_zscore:+.1f}" if item.row_count_zscore is not None else ""
@@ -213,7 +230,25 @@ def _isolated(text: str) -> str:
 
 
 def _listed(item: Health) -> bool:
-    return item.health != "on_time" or bool(flags(item))
+    return shown_health(item) != "on_time"
+
+
+def _badge(item: Health) -> str:
+    """Its health's badge: an on_time item with a warning gets an amber one, not the plain green."""
+    health = shown_health(item)
+    return f'<span class="badge {escape(health)}">{escape(health_words(health))}</span>'
+
+
+def _status_cell(item: Health) -> str:
+    """Its status in words and Kondado's message.
+
+    For a failing or inactive one the status is already its first flag: only the message then.
+    """
+    message = f'<span class="msg">{_bdi(item.status_message)}</span>' if item.status_message else ""
+    if item.health in ("failing", "inactive") and item.status:
+        return message
+    status = escape(status_words(item.status)) if item.status else "not synced"
+    return f"{status}<br>{message}" if message else status
 
 
 def _health_section(anchor: str, title: str, kind: str, items: list[Health], as_of: datetime.datetime) -> str:
@@ -244,8 +279,6 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
     for i in items:
         reasons = flags(i)
         flagged = "<ul class=flags>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>" if reasons else ""
-        message = f'<span class="msg">{_bdi(i.status_message)}</span>' if i.status_message else ""
-        status = f"{escape(i.status or '')}<br>{message}" if message else escape(i.status or "not synced")
         last = (
             f"{escape(_moment(i.last_run_at))}"
             f"<span class=sub>{escape(_hours(_age_hours(as_of, i.last_run_at)))} ago</span>"
@@ -255,9 +288,9 @@ def _health_table(items: list[Health], kind: str, as_of: datetime.datetime) -> s
         rows.append(
             "<tr>"
             f'<td class="name">{_bdi(i.name)}<span class="sub">#{i.id} · account {i.client_id}</span></td>'
-            f'<td data-label="health"><span class="badge {escape(i.health)}">{escape(i.health)}</span></td>'
+            f'<td data-label="health">{_badge(i)}</td>'
             f'<td data-label="flagged by">{flagged}</td>'
-            f'<td data-label="status">{status}</td>'
+            f'<td data-label="status">{_status_cell(i)}</td>'
             f'<td data-label="last run">{last}</td>'
             f'<td data-label="usual gap" class="num">{escape(_hours(i.usual_gap_hours))}</td>'
             f'<td data-label="runs in 7 days" class="num">{_int(i.runs_last_7d)}</td>'
@@ -282,15 +315,17 @@ def _strips_section(data: ReportData) -> str:
             f", last {_hours(_age_hours(end, runs[-1][0]))} before kondado_as_of" if runs else ", none"
         )
         label += f"; {zero} moved 0 rows" if zero else ""
+        quiet = quiet_spans(item.schedule_hours_of_week, item.schedule_time_zone, start, end)
+        label += "; shaded: the hours its schedule does not run in" if quiet else ""
         if not runs:
             silent.append(_bdi(item.name))
         rows.append(
             '<div class="chart-row">'
             f'<div class="label"><span class="name">{_bdi(item.name)}</span> '
-            f'<span class="badge {escape(item.health)}">{escape(item.health)}</span>'
+            f"{_badge(item)}"
             f'<span class="sub">#{item.id} · account {item.client_id} · {len(runs)} runs'
             f"{f', {zero} with 0 rows' if zero else ''}</span></div>"
-            f"{charts.run_strip(runs, start, end, largest, label)}</div>"
+            f"{charts.run_strip(runs, start, end, largest, label, quiet=quiet)}</div>"
         )
     axis = f'<div class="chart-row"><div></div>{_axis(_day_ticks(start, end, step=2))}</div>'
     problems = [i for i in data.pipelines if i.health in ("failing", "stalled")]
@@ -307,7 +342,7 @@ def _strips_section(data: ReportData) -> str:
         f'<p class="point">{point}</p>',
         '<div class="panel">',
         '<p class="legend"><i class="mark"></i>a run (shade: rows moved) <i class="zero"></i>a run that moved 0 rows'
-        " · faint lines: midnight UTC</p>",
+        ' <i class="quiet"></i>hours its schedule does not run in · faint lines: midnight UTC</p>',
         axis,  # above and below: a long list keeps its days in sight
         *rows,
         axis,
@@ -382,14 +417,16 @@ def plan_sentence(plan: Plan, as_of: datetime.datetime) -> str:
     so_far = f"{_int(plan.billable_rows)} billable rows by {_day(as_of.date())}"
     projected = plan.projected_billable_rows
     early = "; too early in the month to project" if plan.projection_note == "too_early" else ""
+    basis = f"from {_days_of_data(plan.projection_days)}" if plan.projection_days is not None else ""
     if not plan.plan_rows:  # none set, or a plan of 0: nothing to measure against
         why = "no plan_rows set" if plan.plan_rows is None else "a plan of 0: no plan"
-        end = f"; {_int(projected)} projected by month end" if projected is not None else early
+        end = f"; {_int(projected)} projected by month end {basis}".rstrip() if projected is not None else early
         return f"Account {plan.client_id}: {so_far} ({why}){end}."
     used = plan.billable_rows / plan.plan_rows * 100
     sentence = f"Account {plan.client_id}: {so_far}, {used:.0f}% of its plan of {_int(plan.plan_rows)}"
     if projected is not None:
-        sentence += f"; at this pace {_int(projected)} by month end ({projected / plan.plan_rows * 100:.0f}%)"
+        share = f"{projected / plan.plan_rows * 100:.0f}%" + (f", projected {basis}" if basis else "")
+        sentence += f"; at this pace {_int(projected)} by month end ({share})"
     sentence += early
     if plan.billable_rows >= plan.plan_rows:
         sentence += ": it is over its plan, and Kondado pauses its pipelines until next month"
@@ -398,6 +435,39 @@ def plan_sentence(plan: Plan, as_of: datetime.datetime) -> str:
     elif projected is not None:
         sentence += ": it stays under the plan"
     return sentence + "."
+
+
+def plans_point(plans: list[Plan]) -> str:
+    """The plan section's point: who reaches a plan, and which accounts have none to reach."""
+    if not plans:
+        return "No billable row this month: nothing to project."
+    unplanned = [p.client_id for p in plans if not p.plan_rows]
+    if len(unplanned) == len(plans):  # "no account reaches its plan" would be true and misleading
+        return (
+            "No plan is set, so no account has one to reach: set the var kondado_plan_rows to the rows a month "
+            "of the plan, one number for every account or one per account, e.g. "
+            "--vars '{kondado_plan_rows: 2400000}' or --vars '{kondado_plan_rows: {\"3\": 2400000}}'."
+        )
+    near = [p for p in plans if p.projected_limit_date is not None]
+    point = (
+        "At this pace, "
+        + "; ".join(f"account {p.client_id} reaches its plan on {_day(p.projected_limit_date)}" for p in near)
+        + "."
+        if near
+        else "At this pace no account with a plan reaches it this month."
+    )
+    if unplanned:
+        names = ", ".join(str(c) for c in unplanned)
+        point += f" No plan set for account{'s' if len(unplanned) > 1 else ''} {names} (var kondado_plan_rows)."
+    return point
+
+
+def _days_of_data(days: float) -> str:
+    """What a projection rests on: "2 days of data", "19.5 days of data", "30 hours of data"."""
+    if days < 2:
+        return f"{_count(round(days * 24), 'hour')} of data"
+    text = f"{days:.1f}".removesuffix(".0")
+    return f"{text} days of data"
 
 
 def _plans_section(data: ReportData) -> str:
@@ -434,23 +504,16 @@ def _plans_section(data: ReportData) -> str:
             sentence,
         )
         now = _frac(data.as_of, month_start, month_end)
-        ticks = [(0.0, _day(data.month_start)), (now, "kondado_as_of")]
-        if now <= LAST_DAY_LABEL_UNTIL:  # later, the month's last day would print over kondado_as_of
-            ticks.append((1.0, _day((month_end - datetime.timedelta(days=1)).date())))
+        ticks = [(0.0, _day(data.month_start)), (1.0, _day((month_end - datetime.timedelta(days=1)).date()))]
+        plan_near_top = plan.plan_rows is not None and plan.plan_rows / top > AS_OF_TAG_BELOW_PLAN_ABOVE
         over = bool(plan.plan_rows) and plan.billable_rows >= plan.plan_rows
         css = ' class="over"' if plan.projected_limit_date is not None or over else ""
         boxes.append(
             f'<div class="panel"><p{css}>{escape(sentence)}</p>'
-            f'<div class="plan-box">{tag}{chart}</div>{_axis(ticks, end_at_line_after=LAST_DAY_LABEL_UNTIL)}</div>'
+            f'<div class="plan-box">{tag}{_as_of_tag(data.as_of, now, at_bottom=plan_near_top)}{chart}</div>'
+            f"{_axis(ticks)}</div>"
         )
-    near = [p for p in data.plans if p.projected_limit_date is not None]
-    point = (
-        "At this pace, "
-        + "; ".join(f"account {p.client_id} reaches its plan on {_day(p.projected_limit_date)}" for p in near)
-        + "."
-        if near
-        else "At this pace no account reaches its plan this month."
-    )
+    point = plans_point(data.plans)
     table_rows = "".join(
         f"<tr><td>account {p.client_id}</td><td class=num>{_int(p.billable_rows)}</td>"
         f"<td class=num>{_int(p.plan_rows)}</td><td class=num>{_int(p.projected_billable_rows)}</td>"
@@ -509,15 +572,30 @@ def _thead(*names: str) -> str:
     return f"<thead><tr>{''.join(cells)}</tr></thead>"
 
 
-# The plan chart names its month's last day only while kondado_as_of is this far into the month or less.
-LAST_DAY_LABEL_UNTIL = 0.8
+# The plan chart's "as of" tag sits at the plot's bottom when the plan line (and its tag) is this high up.
+AS_OF_TAG_BELOW_PLAN_ABOVE = 0.7
 
 
-def _axis(ticks: list[tuple[float, str]], end_at_line_after: float = 0.95) -> str:
-    """Labels under a chart; one past `end_at_line_after` ends at its line rather than centred on it."""
+def _as_of_tag(as_of: datetime.datetime, fraction: float, *, at_bottom: bool) -> str:
+    """kondado_as_of's line named in words, inside the plot: on the side of the line with more room.
+
+    Not an axis label: there, early in a month it printed over the first day's, and centred on its line it
+    began left of the plot.
+    """
+    side = "right" if fraction < 0.5 else "left"
+    css = f"as-of-tag {side}" + (" bottom" if at_bottom else "")
+    return f'<span class="{css}" style="left:{fraction * 100:.1f}%">{escape(_as_of_words(as_of))}</span>'
+
+
+def _as_of_words(moment: datetime.datetime) -> str:
+    return f"as of {moment.day} {moment:%b %H:%M}"
+
+
+def _axis(ticks: list[tuple[float, str]]) -> str:
+    """Labels under a chart; the first starts at its line and one near the end ends at it, inside the chart."""
     spans = []
     for n, (fraction, text) in enumerate(ticks):
-        css = " class=first" if n == 0 and fraction < 0.05 else " class=last" if fraction > end_at_line_after else ""
+        css = " class=first" if n == 0 and fraction < 0.05 else " class=last" if fraction > 0.95 else ""
         css = css or (" class=minor" if n % 2 else "")  # every other label: hidden on a phone
         spans.append(f'<span{css} style="left:{fraction * 100:.1f}%">{escape(text)}</span>')
     return f'<div class="axis" aria-hidden="true">{"".join(spans)}</div>'

@@ -59,6 +59,8 @@ SCHEDULE_COLUMNS = (
     "slow_run",
     "last_execution_seconds",
     "usual_execution_seconds",
+    "schedule_hours_of_week",
+    "schedule_time_zone",
 )
 
 COLUMNS: dict[str, dict[str, str]] = {
@@ -88,6 +90,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "projection_note": "projection_note",  # why a number is missing: bad_data, too_early, no_plan
     },
 }
+# The days of data the projection rests on: read when the monthly model has it (one built by an older package may not).
+PROJECTION_DAYS = "projection_days"
 # `kondado_as_of` ("now" of the build): the package writes it on every health and monthly row. Read from this
 # column when the model has it (a model built by an older package may not); otherwise derived exactly from the
 # contract (last_run_at + hours_since_last_run, computed against kondado_as_of); then the newest
@@ -104,7 +108,9 @@ DEFAULT_SCHEMA = {"duckdb": "analytics", "postgres": "analytics"}
 
 STRIP_DAYS = 14
 ROWS_DAYS = 30
-HEALTH_ORDER = ("failing", "stalled", "late", "unknown", "inactive", "on_time")  # worst first
+# Worst first; "warned" is an on_time item with a warning (warned() below), between the unknown and the quiet.
+HEALTH_ORDER = ("failing", "stalled", "late", "inactive", "unknown", "warned", "on_time")
+ZERO_STREAK_WARNING = 3  # this many zero-row runs in a row are a warning, on time or not
 
 
 class ReportError(Exception):
@@ -143,6 +149,8 @@ class Health:
     slow_run: bool | None = None
     last_execution_seconds: float | None = None
     usual_execution_seconds: float | None = None
+    schedule_hours_of_week: str | None = None  # 168 of 0/1, Monday 00:00 first, in schedule_time_zone; 0: quiet
+    schedule_time_zone: str | None = None
 
 
 @dataclass
@@ -155,6 +163,7 @@ class Plan:
     plan_rows: int | None
     projected_limit_date: datetime.date | None
     projection_note: str | None = None
+    projection_days: float | None = None  # the days of data the projection rests on
     daily: list[tuple[datetime.date, int]] = field(default_factory=list)
 
 
@@ -433,8 +442,15 @@ def _plans(conn: _Connection, schema: str, month_start: datetime.date, as_of: da
         "projected_limit_date",
         "projection_note",
     )
+    present = conn.rows(
+        "SELECT column_name FROM information_schema.columns "
+        f"WHERE table_schema = {_literal(schema)} AND table_name = {_literal(BILLABLE_MONTHLY)}"
+    )
+    columns = [_ident(m[role]) for role in roles]
+    if (PROJECTION_DAYS,) in present:
+        roles, columns = (*roles, PROJECTION_DAYS), [*columns, _ident(PROJECTION_DAYS)]
     rows = conn.rows(
-        f"SELECT {', '.join(_ident(m[role]) for role in roles)} FROM {_ident(schema)}.{_ident(BILLABLE_MONTHLY)} "
+        f"SELECT {', '.join(columns)} FROM {_ident(schema)}.{_ident(BILLABLE_MONTHLY)} "
         f"WHERE CAST({_ident(m['month'])} AS DATE) = {_date(month_start)} ORDER BY 1"
     )
     plans = []
@@ -444,6 +460,8 @@ def _plans(conn: _Connection, schema: str, month_start: datetime.date, as_of: da
         for role in ("billable_rows", "projected_billable_rows", "plan_rows"):
             values[role] = None if values[role] is None else round(values[role])
         values["billable_rows"] = values["billable_rows"] or 0
+        if values.get(PROJECTION_DAYS) is not None:
+            values[PROJECTION_DAYS] = float(values[PROJECTION_DAYS])
         plans.append(Plan(**values))
     daily = conn.rows(
         f"SELECT {_ident(r['client_id'])}, CAST({_ident(r['run_at'])} AS DATE), sum({_ident(r['row_count'])}) "
@@ -458,11 +476,26 @@ def _plans(conn: _Connection, schema: str, month_start: datetime.date, as_of: da
     return plans
 
 
+def warned(item: Health) -> bool:
+    """Something odd in its latest runs, whatever its health.
+
+    A zero-row streak, a volume anomaly, a savepoint break or a slow run.
+    """
+    streak = item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_WARNING
+    return streak or bool(item.volume_anomaly) or bool(item.savepoint_break) or bool(item.slow_run)
+
+
+def shown_health(item: Health) -> str:
+    """Its health as the report ranks and badges it: an on_time one with a warning is "warned"."""
+    return "warned" if item.health == "on_time" and warned(item) else item.health
+
+
 def sort_worst_first(items: list[Health]) -> list[Health]:
-    """Health order (failing, stalled, late, unknown, inactive, on_time); then the most overdue; then by name."""
+    """HEALTH_ORDER (failing, stalled, late, inactive, unknown, warned, on_time); then most overdue; then name."""
 
     def key(item: Health) -> tuple[int, float, str, int]:
-        rank = HEALTH_ORDER.index(item.health) if item.health in HEALTH_ORDER else len(HEALTH_ORDER)
+        health = shown_health(item)
+        rank = HEALTH_ORDER.index(health) if health in HEALTH_ORDER else len(HEALTH_ORDER)
         overdue = -(item.hours_since_last_run or 0) / (item.usual_gap_hours or 1)
         return rank, overdue, item.name.casefold(), item.id
 

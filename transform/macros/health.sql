@@ -112,6 +112,8 @@ measured as (
         schedule.expected_gap_hours,
         schedule.history_days,
         schedule.schedule_summary,
+        schedule.schedule_hours_of_week,
+        schedule.schedule_time_zone,
         schedule.next_run_due_at,
         schedule.next_run_due_local,
         schedule.runs_missed,

@@ -191,6 +191,21 @@ missed as (
 
 {{ kondado_schedule_summary_ctes(kind, zone) }}
 
+week_masks as (
+    -- the hours of the week it runs in as 168 characters, Monday 00:00 first: 1 an hour it runs in, 0 a quiet one
+    select
+        expectations.{{ key }},
+        {{ dbt.listagg(
+            "case when active_slots." ~ key ~ " is null then '0' else '1' end", "''", "order by hours_of_week.n") }}
+            as hours_of_week
+    from expectations
+    cross join (select n from numbers where n < 168) as hours_of_week
+    left join active_slots
+        on active_slots.{{ key }} = expectations.{{ key }}
+        and active_slots.local_dow * 24 + active_slots.local_hour = hours_of_week.n
+    group by expectations.{{ key }}
+),
+
 schedule as (
     select
         expectations.{{ key }},
@@ -208,10 +223,18 @@ schedule as (
                 then 'learning: ' || cast(cast(floor(expectations.history_days) as integer) as {{ string }})
                     || ' of {{ kondado_number_var("kondado_min_history_days", 7) }} days of history'
             else 'every ' || summaries.gap_text || ', ' || summaries.when_text || ' ({{ zone }})'
-        end as schedule_summary
+        end as schedule_summary,
+        -- what the report shades as quiet: only a schedule learned by the hour (not pinned, not still learning)
+        case
+            when not expectations.is_pinned and expectations.expected_gap_hours is not null
+                and expectations.history_days >= {{ kondado_number_var('kondado_min_history_days', 7) }}
+                then week_masks.hours_of_week
+        end as schedule_hours_of_week,
+        '{{ zone }}' as schedule_time_zone
     from expectations
     left join missed on missed.{{ key }} = expectations.{{ key }}
     left join summaries on summaries.{{ key }} = expectations.{{ key }}
+    left join week_masks on week_masks.{{ key }} = expectations.{{ key }}
 )
 {%- endmacro %}
 

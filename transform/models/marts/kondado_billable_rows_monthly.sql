@@ -79,5 +79,10 @@ select
             then cast({{ dbt.dateadd('second', 'cast(floor(limit_seconds) as ' ~ dbt.type_bigint() ~ ')', this_month) }} as date)
     end as projected_limit_date,
     projection_note,
+    -- the days of data the current month's projection rests on: what a person weighs it by
+    case
+        when is_current_month and projected_billable_rows is not null
+            then cast(elapsed_seconds / 86400.0 as numeric(10, 2))
+    end as projection_days,
     {{ as_of }} as kondado_as_of
 from projected
