@@ -17,6 +17,7 @@
 {% endmacro %}
 {% macro default__kondado_type_double() %}double precision{% endmacro %}
 {% macro duckdb__kondado_type_double() %}double{% endmacro %}
+{% macro spark__kondado_type_double() %}double{% endmacro %}
 
 {#- Hours from `start` to `end` (timestamps), whole seconds as both engines count them. -#}
 {% macro kondado_hours_between(start, end) -%}
