@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup demo test lint bench simulator clean
+.PHONY: setup spark demo test lint bench simulator clean
 
 setup: $(VENV)/.installed
 
@@ -13,6 +13,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[report,trigger,dagster]' --group dev
+	touch $@
+
+# Apache Spark for dbt (dbt-spark's session method): a venv of its own, as pyspark brings its own JVM libraries.
+# Java comes from the OS (.ci/run installs Debian's default-jre-headless where it is missing).
+spark: .venv-spark/.installed
+
+.venv-spark/.installed: Makefile
+	$(PYTHON) -m venv .venv-spark
+	.venv-spark/bin/pip install --quiet --upgrade pip
+	.venv-spark/bin/pip install --quiet 'dbt-core~=1.11.0' 'dbt-spark[session]~=1.11.0' 'pyspark~=3.5.0'
 	touch $@
 
 # `make test PYTEST_ARGS="tests/test_x.py --workers 4"`: a part of the suite, or another worker count
@@ -38,4 +48,4 @@ simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765
 
 clean:
-	rm -rf $(VENV) .meltano output .pytest_cache .ruff_cache .hypothesis dist build transform/target transform/logs transform/dbt_packages
+	rm -rf $(VENV) .venv-spark .meltano output .pytest_cache .ruff_cache .hypothesis dist build transform/target transform/logs transform/dbt_packages

@@ -17,6 +17,7 @@
 {% endmacro %}
 {% macro default__kondado_type_double() %}double precision{% endmacro %}
 {% macro duckdb__kondado_type_double() %}double{% endmacro %}
+{% macro spark__kondado_type_double() %}double{% endmacro %}
 
 {#- Hours from `start` to `end` (timestamps), whole seconds as both engines count them. -#}
 {% macro kondado_hours_between(start, end) -%}
@@ -26,10 +27,23 @@
 {#- `timestamp` (naive UTC, as the tap's columns) in the time zone `zone` (naive local), and back. Both engines
     read `at time zone` alike: naive to an instant, an instant to naive. -#}
 {% macro kondado_to_local(timestamp, zone) -%}
+  {{- return(adapter.dispatch('kondado_to_local', 'kondado')(timestamp, zone)) -}}
+{%- endmacro %}
+{% macro default__kondado_to_local(timestamp, zone) -%}
   (({{ timestamp }}) at time zone 'UTC') at time zone '{{ zone }}'
 {%- endmacro %}
 {% macro kondado_from_local(timestamp, zone) -%}
+  {{- return(adapter.dispatch('kondado_from_local', 'kondado')(timestamp, zone)) -}}
+{%- endmacro %}
+{% macro default__kondado_from_local(timestamp, zone) -%}
   (({{ timestamp }}) at time zone '{{ zone }}') at time zone 'UTC'
+{%- endmacro %}
+{#- Spark has no `at time zone`; its timestamps are read in the session's zone, UTC in the profile. -#}
+{% macro spark__kondado_to_local(timestamp, zone) -%}
+  from_utc_timestamp({{ timestamp }}, '{{ zone }}')
+{%- endmacro %}
+{% macro spark__kondado_from_local(timestamp, zone) -%}
+  to_utc_timestamp({{ timestamp }}, '{{ zone }}')
 {%- endmacro %}
 
 {#- The median of a column as one of its values (the lower middle one), not interpolated. -#}
@@ -46,3 +60,18 @@
 {% macro kondado_digits() -%}
   (select 0 as n{% for digit in range(1, 10) %} union all select {{ digit }}{% endfor %})
 {%- endmacro %}
+
+{#- `name as materialized (...)`: a CTE computed once, not inlined where it is read (PostgreSQL and DuckDB);
+    Spark has no such keyword (it plans each CTE as it sees fit). -#}
+{% macro kondado_materialized() %}
+  {{- return(adapter.dispatch('kondado_materialized', 'kondado')()) -}}
+{% endmacro %}
+{% macro default__kondado_materialized() %}materialized{% endmacro %}
+{% macro spark__kondado_materialized() %}{% endmacro %}
+
+{#- The ISO day of the week of a timestamp: 1 Monday ... 7 Sunday. -#}
+{% macro kondado_iso_weekday(timestamp) %}
+  {{- return(adapter.dispatch('kondado_iso_weekday', 'kondado')(timestamp)) -}}
+{% endmacro %}
+{% macro default__kondado_iso_weekday(timestamp) %}extract(isodow from {{ timestamp }}){% endmacro %}
+{% macro spark__kondado_iso_weekday(timestamp) %}extract(dayofweek_iso from {{ timestamp }}){% endmacro %}

@@ -28,7 +28,7 @@ with totals as (
     group by {{ key }}
 ),
 
-history as materialized (
+history as {{ kondado_materialized() }} (
     -- the logs the rules read, runs_ago 1 the latest by kondado_as_of: the latest kondado_baseline_runs + 1, and
     -- those of the kondado_schedule_days before its last run
     select

@@ -13,13 +13,13 @@
 {%- set late_gaps = kondado_number_var('kondado_late_after_gaps', 0.5) -%}
 {%- set late_minutes = kondado_number_var('kondado_late_min_minutes', 10) -%}
 {%- set as_of_local = kondado_to_local(as_of, zone) -%}
-run_moments as materialized (
+run_moments as {{ kondado_materialized() }} (
     -- one row per run: the logs of one item at the same createdAt are one run; with its local hour of the week
     select
         {{ key }},
         created_at,
         {{ kondado_to_local('created_at', zone) }} as local_at,
-        cast(extract(isodow from {{ kondado_to_local('created_at', zone) }}) as integer) - 1 as local_dow,
+        cast({{ kondado_iso_weekday(kondado_to_local('created_at', zone)) }} as integer) - 1 as local_dow,
         cast(extract(hour from {{ kondado_to_local('created_at', zone) }}) as integer) as local_hour,
         cast(extract(minute from {{ kondado_to_local('created_at', zone) }}) as integer) as local_minute,
         row_number() over (partition by {{ key }} order by created_at desc) as moments_ago
@@ -51,7 +51,7 @@ pinned_gaps as (
     {%- endfor %}
 ),
 
-learning_windows as materialized (
+learning_windows as {{ kondado_materialized() }} (
     -- what the hours of the week are learned from: the last kondado_schedule_days up to its last run (a silence
     -- does not unlearn them)
     select
@@ -80,7 +80,7 @@ slot_days as (
     group by run_moments.{{ key }}, local_dow, local_hour, cast(local_at as date)
 ),
 
-active_slots as materialized (
+active_slots as {{ kondado_materialized() }} (
     -- the hours of the week it runs in: it ran there in at least kondado_schedule_min_share of the window's weeks
     select
         slot_days.{{ key }},
@@ -94,7 +94,7 @@ active_slots as materialized (
     having count(*) * 168.0 >= {{ share }} * {{ kondado_hours_between('learning_windows.window_start', 'learning_windows.last_run_at') }}
 ),
 
-expectations as materialized (
+expectations as {{ kondado_materialized() }} (
     select
         learning_windows.*,
         coalesce(pinned_gaps.gap_hours, learned_gaps.learned_gap_hours) as expected_gap_hours,
@@ -106,7 +106,7 @@ expectations as materialized (
     left join pinned_gaps on pinned_gaps.{{ key }} = learning_windows.{{ key }}
 ),
 
-tolerances as materialized (
+tolerances as {{ kondado_materialized() }} (
     -- a due run is missed once overdue by kondado_late_after_gaps expected gaps, and at least kondado_late_min_minutes
     select
         expectations.*,
@@ -122,16 +122,16 @@ numbers as (
     {{ kondado_numbers(3) }}
 ),
 
-minutes as materialized (
+minutes as {{ kondado_materialized() }} (
     select n from ({{ kondado_numbers(2) }}) as hundred where n < 60
 ),
 
-local_hours as materialized (
+local_hours as {{ kondado_materialized() }} (
     -- every local hour from its last run's to the horizon (1,000 at most: runs_missed counts within them);
     -- materialized: inlined, PostgreSQL joins every hour with every active hour of every item
     select
         calendar.*,
-        cast(extract(isodow from local_hour_start) as integer) - 1 as local_dow,
+        cast({{ kondado_iso_weekday('local_hour_start') }} as integer) - 1 as local_dow,
         cast(extract(hour from local_hour_start) as integer) as local_hour
     from (
         select

@@ -53,3 +53,6 @@
 {% macro duckdb__kondado_wall_clock_as_utc(expression, zone) -%}
   timezone('UTC', timezone('{{ zone }}', {{ expression }}))
 {%- endmacro %}
+{% macro spark__kondado_wall_clock_as_utc(expression, zone) -%}
+  to_utc_timestamp({{ expression }}, '{{ zone }}')
+{%- endmacro %}

@@ -1,0 +1,125 @@
+"""The `kondado` dbt package on Apache Spark (local mode, dbt-spark's session method), on the planted scenario.
+
+As a team lands the tap's records there: the real tap's stdout (Singer messages, JSON lines) read into Parquet
+tables by scripts/spark_land.py, then `dbt build` with transform/profiles/spark. The flagged sets and the monthly
+numbers are checked against the same Python truth as on PostgreSQL and DuckDB (tests/dbt_scenario.py), from
+logs generated as of the session's one `scenario_now`. The models' Parquet files are read back with DuckDB
+(no second JVM). Needs `make spark` (.venv-spark) and Java; TAP_KONDADO_REQUIRE_SPARK=1 (CI) fails without them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from tests import dbt_scenario as scenario
+from tests.meltano_helpers import PROJECT_ROOT
+from tests.tap_runner import config_for, run_tap
+
+pytestmark = [pytest.mark.slow]
+
+duckdb = pytest.importorskip("duckdb")
+
+SPARK_BIN = PROJECT_ROOT / ".venv-spark" / "bin"
+DEMO_LIMITS = [{"max_requests": 1, "window_seconds": 0.05}, {"max_requests": 20, "window_seconds": 3.0}]
+STREAMS = ("pipeline_logs", "model_logs", "pipeline_status", "model_status")
+
+
+def spark_unavailable() -> str | None:
+    if not (SPARK_BIN / "dbt").exists():
+        return "no .venv-spark (make spark)"
+    if shutil.which("java") is None:
+        return "no Java runtime"
+    return None
+
+
+@pytest.fixture(scope="module")
+def spark_built(tmp_path_factory, scenario_now):
+    reason = spark_unavailable()
+    if reason is not None:
+        if os.environ.get("TAP_KONDADO_REQUIRE_SPARK") == "1":
+            pytest.fail(f"TAP_KONDADO_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(reason)
+    tmp = tmp_path_factory.mktemp("dbt-spark")
+    sim = scenario.scenario_simulator(now=scenario_now)
+    try:
+        config = config_for(sim.url, rate_limits=DEMO_LIMITS)
+        catalog = json.loads(run_tap(config, args=("--discover",)).stdout)
+        for entry in catalog["streams"]:  # the log streams and the status streams, as a user selects them
+            root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
+            root["metadata"]["selected"] = entry["tap_stream_id"] in STREAMS
+        (tmp / "catalog.json").write_text(json.dumps(catalog))
+        tap = run_tap(config, args=("--catalog", str(tmp / "catalog.json")), timeout=300)
+        assert tap.returncode == 0, tap.stderr[-3000:]
+        (tmp / "messages.jsonl").write_text(tap.stdout)
+        env = {
+            **os.environ,
+            "DBT_SPARK_DIR": str(tmp / "spark"),
+            "DBT_PROFILES_DIR": str(PROJECT_ROOT / "transform" / "profiles" / "spark"),
+            "DBT_TARGET_PATH": str(tmp / "dbt-target"),
+            "DBT_LOG_PATH": str(tmp / "dbt-logs"),
+        }
+        started = time.monotonic()
+        spark(
+            [str(SPARK_BIN / "python"), str(PROJECT_ROOT / "scripts" / "spark_land.py"), str(tmp / "messages.jsonl")],
+            env,
+        )
+        landed = time.monotonic() - started
+        # "Now": after every status the run observed.
+        as_of = scenario.utc_now().replace(microsecond=0) + datetime.timedelta(seconds=1)
+        spark(
+            [str(SPARK_BIN / "dbt"), "build", "--vars", scenario.build_vars(as_of)], env, cwd=PROJECT_ROOT / "transform"
+        )
+        yield {
+            "sim": sim,
+            "as_of": as_of,
+            "models": tmp / "spark" / "warehouse" / f"{scenario.MODELS_SCHEMA}.db",
+            "land_seconds": landed,
+            "build_seconds": time.monotonic() - started - landed,
+        }
+    finally:
+        sim.stop()
+
+
+def spark(command, env, cwd=PROJECT_ROOT):
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, f"{command[1]} exited {result.returncode}:\n{result.stdout[-6000:]}"
+
+
+def model(built, name):
+    """A model's rows, from the Parquet files Spark wrote."""
+    with duckdb.connect() as conn:
+        result = conn.execute(f"SELECT * FROM read_parquet('{built['models'] / name}/*.parquet')")  # noqa: S608
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def test_flags_exactly_the_planted_pipelines_and_models(spark_built):
+    health = model(spark_built, "kondado_pipeline_health")
+    assert scenario.by_health(health, "pipeline_id") == scenario.expected_health(with_statuses=True)
+    anomalies = scenario.planted_anomalies()
+    streaks = {r["pipeline_id"]: r["zero_row_streak"] for r in health if r["zero_row_streak"]}
+    assert streaks == dict.fromkeys(anomalies["zero_rows"], 6)
+    assert {r["pipeline_id"] for r in health if r["volume_anomaly"]} == anomalies["spike"]
+    assert {r["pipeline_id"] for r in health if r["savepoint_break"]} == anomalies["savepoint_break"]
+    assert {r["pipeline_id"] for r in health if r["slow_run"]} == anomalies["slow"]
+    models = model(spark_built, "kondado_model_health")
+    assert scenario.by_health(models, "model_id") == scenario.expected_model_health(with_statuses=True)
+
+
+def test_monthly_numbers_to_the_row(spark_built):
+    expected = scenario.expected_monthly(spark_built["sim"], spark_built["as_of"], scenario.PLANS)
+    loaded = scenario.monthly_as_loaded(model(spark_built, "kondado_billable_rows_monthly"))
+    # plan_used_pct within its last rounded place, as on the other engines (tests/dbt_scenario.py)
+    used = {key: (row.pop("plan_used_pct"), expected[key].pop("plan_used_pct")) for key, row in loaded.items()}
+    assert loaded == expected
+    for key, (got, want) in used.items():
+        assert (got is None) == (want is None), key
+        assert got is None or abs(got - want) <= 0.01 + 1e-9, key
+    assert any(key[0] == 3 and row["is_current_month"] for key, row in expected.items())
