@@ -48,4 +48,4 @@ simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765
 
 clean:
-	rm -rf $(VENV) .venv-spark .meltano output .pytest_cache .ruff_cache .hypothesis dist build transform/target transform/logs transform/dbt_packages
+	rm -rf $(VENV) .venv-spark .venv-dialects .meltano output .pytest_cache .ruff_cache .hypothesis dist build transform/target transform/logs transform/dbt_packages

@@ -5,10 +5,11 @@
     target-postgres writes (PGTZ=UTC) and target-duckdb writes; a warehouse loaded in local time names its zone.
     A plain cast would read both in the session's zone, which is the server's or the machine's. -#}
 
-{#- {column name (lower case): data type (lower case)} of a relation; {} at parse time or when it is absent. -#}
+{#- {column name (lower case): data type (lower case)} of a relation; {} at parse time, offline (kondado_offline:
+    the types unknown, read as naive) or when it is absent. -#}
 {% macro kondado_column_types(relation) %}
   {%- set types = {} -%}
-  {%- if execute and relation is not none -%}
+  {%- if execute and relation is not none and not kondado_offline() -%}
     {%- for column in adapter.get_columns_in_relation(relation) -%}
       {%- do types.update({column.name | lower: column.data_type | lower}) -%}
     {%- endfor -%}
