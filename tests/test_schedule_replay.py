@@ -133,10 +133,13 @@ def test_replay_on_postgres(postgres_built):
 
 
 def test_a_pinned_gap_overrides_the_learned_schedule(duckdb_built):
-    # Weekdays at 07:00 pinned to "every hour": 5 h after its last run, it is stalled; pipeline 725 pinned as a
-    # model is untouched.
-    last = runs_by_item(duckdb_built["sim"], "pipeline_logs", "pipeline_id")[727][-1]
-    moment = (last + datetime.timedelta(hours=5)).replace(tzinfo=None, microsecond=0)
+    # Weekdays at 07:00 pinned to "every hour": 5 h after a run, it is stalled; pipeline 725 pinned as a model is
+    # untouched. The run is the last one whose 5 h have passed by the simulator's now: a moment past the data
+    # would find 725 overdue too (a run between 07:00 and 12:00 São Paulo time).
+    sim = duckdb_built["sim"]
+    gap = datetime.timedelta(hours=5)
+    last = max(run for run in runs_by_item(sim, "pipeline_logs", "pipeline_id")[727] if run + gap <= sim.now)
+    moment = (last + gap).replace(tzinfo=None, microsecond=0)
     pins = {"727": 1, "model:725": 1, "pipeline:746": "24"}
     compiled = compiled_health_sql(duckdb_built, kondado_expected_gap_hours=pins)
     sql = at(compiled["kondado_pipeline_health"], moment)
