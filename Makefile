@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup spark demo test lint bench simulator clean
+.PHONY: setup spark demo test lint bench bench-dbt simulator clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,10 @@ bench: setup                   ## pacing, CPU and memory; start_date seek; lookb
 	$(BIN)/python benchmarks/lookback_cost.py
 	$(BIN)/python benchmarks/bench_status_memory.py
 	$(BIN)/python benchmarks/bench_trigger.py
+
+bench-dbt: setup               ## the dbt package on 3.9 million logs: full and hourly builds, DuckDB and PostgreSQL
+	MELTANO_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/meltano install utility dbt-duckdb dbt-postgres
+	$(BIN)/python benchmarks/bench_health.py
 
 simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765

@@ -27,7 +27,7 @@ if __name__ == "__main__":
     target = sys.argv[1]
     sys.argv = [target, *sys.argv[2:]]
     atexit.register(_write_peak)
-    if target.endswith(".py"):
+    if target.endswith(".py") or Path(target).is_file():  # a script, such as an entry point in a venv's bin
         runpy.run_path(target, run_name="__main__")
     else:
         runpy.run_module(target, run_name="__main__", alter_sys=True)
