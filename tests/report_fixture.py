@@ -118,6 +118,8 @@ def health_of(item: Item) -> dict:
         "hours_since_last_run": since,
         "health": health,
         "zero_row_streak": streak,
+        "zero_row_streak_flagged": streak >= 3,  # as the package's kondado_zero_row_streak_runs decides it
+        "unknown_reason": "fewer than 4 runs: no cadence yet" if health == "unknown" else None,
         "last_row_count": rows[-1],
         "row_count_zscore": zscore,
         "volume_anomaly": zscore is not None and abs(zscore) >= 3,
@@ -178,13 +180,15 @@ TABLES = {
         "pipeline_id BIGINT, client_id BIGINT, pipeline_name TEXT, last_run_at TIMESTAMP, runs_last_7d BIGINT, "
         "usual_gap_hours DOUBLE PRECISION, hours_since_last_run DOUBLE PRECISION, health TEXT, "
         "zero_row_streak BIGINT, last_row_count BIGINT, row_count_zscore DOUBLE PRECISION, volume_anomaly BOOLEAN, "
-        "savepoint_break BOOLEAN, status TEXT, status_message TEXT, status_observed_at TIMESTAMP"
+        "savepoint_break BOOLEAN, status TEXT, status_message TEXT, status_observed_at TIMESTAMP, "
+        "zero_row_streak_flagged BOOLEAN, unknown_reason TEXT"
     ),
     "kondado_model_health": (
         "model_id BIGINT, client_id BIGINT, model_name TEXT, last_run_at TIMESTAMP, runs_last_7d BIGINT, "
         "usual_gap_hours DOUBLE PRECISION, hours_since_last_run DOUBLE PRECISION, health TEXT, "
         "zero_row_streak BIGINT, last_row_count BIGINT, row_count_zscore DOUBLE PRECISION, volume_anomaly BOOLEAN, "
-        "status TEXT, status_message TEXT, status_observed_at TIMESTAMP"
+        "status TEXT, status_message TEXT, status_observed_at TIMESTAMP, zero_row_streak_flagged BOOLEAN, "
+        "unknown_reason TEXT"
     ),
     "kondado_billable_rows_monthly": (
         "client_id BIGINT, month DATE, billable_rows BIGINT, free_rows BIGINT, runs BIGINT, is_current_month BOOLEAN, "
@@ -212,7 +216,7 @@ def table_rows() -> dict[str, list[tuple]]:
             item.id, h["client_id"], item.name, h["last_run_at"], h["runs_last_7d"], h["usual_gap_hours"],
             h["hours_since_last_run"], h["health"], h["zero_row_streak"], h["last_row_count"],
             h["row_count_zscore"], h["volume_anomaly"], False, h["status"], h["status_message"],
-            h["status_observed_at"],
+            h["status_observed_at"], h["zero_row_streak_flagged"], h["unknown_reason"],
         ))  # fmt: skip
     models = []
     for item in MODELS:
@@ -221,6 +225,7 @@ def table_rows() -> dict[str, list[tuple]]:
             item.id, h["client_id"], item.name, h["last_run_at"], h["runs_last_7d"], h["usual_gap_hours"],
             h["hours_since_last_run"], h["health"], h["zero_row_streak"], h["last_row_count"],
             h["row_count_zscore"], h["volume_anomaly"], h["status"], h["status_message"], h["status_observed_at"],
+            h["zero_row_streak_flagged"], h["unknown_reason"],
         ))  # fmt: skip
     monthly = [tuple(m.values()) for m in monthly_rows()]
     return {

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tap_kondado.report import layout
+from tap_kondado.report import layout, query
 from tap_kondado.report.query import load, sort_worst_first
 from tests import report_fixture
 
@@ -189,6 +189,7 @@ def test_flags_name_every_reason():
         id=1, client_id=1, name="x", health="stalled", last_run_at=None, runs_last_7d=0, usual_gap_hours=2.0,
         hours_since_last_run=10.0, zero_row_streak=4, last_row_count=0, row_count_zscore=-3.5, volume_anomaly=True,
         savepoint_break=True, status="active", status_message=None, status_observed_at=None,
+        zero_row_streak_flagged=True,
     )  # fmt: skip
     assert layout.flags(item) == [
         "10.0 h since its last run: 5.0 times its usual gap of 2.0 h",
@@ -196,6 +197,10 @@ def test_flags_name_every_reason():
         "volume anomaly: last run moved 0 rows, z = -3.5",
         "savepoint break: the last run did not start where the previous one ended",
     ]
+    # The package decides which streaks are flagged (kondado_zero_row_streak_runs); the report only reads it.
+    unflagged = dataclasses.replace(item, zero_row_streak_flagged=False)
+    assert "last 4 runs moved 0 rows" not in layout.flags(unflagged)
+    assert not query.warned(dataclasses.replace(unflagged, volume_anomaly=False, savepoint_break=False))
 
 
 def test_flags_say_when_the_schedule_wanted_a_run_and_a_slow_run():
@@ -214,6 +219,9 @@ def test_flags_say_when_the_schedule_wanted_a_run_and_a_slow_run():
     ]
     learning = dataclasses.replace(item, health="unknown", schedule_summary="learning: 3 of 7 days of history")
     assert layout.flags(learning)[0] == "learning: 3 of 7 days of history"
+    # Why it is unknown is the package's words (unknown_reason) when the model has them.
+    few = dataclasses.replace(learning, unknown_reason="fewer than 6 runs: no cadence yet")
+    assert layout.flags(few)[0] == "fewer than 6 runs: no cadence yet"
 
 
 def test_a_large_account_stays_under_5_mb(data):
@@ -281,7 +289,9 @@ def test_worst_first_for_pipelines_and_models_alike(data):
     model = data.models[0]
     healths = ["on_time", "on_time", "unknown", "inactive", "late", "stalled", "failing"]  # best first
     items = [
-        dataclasses.replace(model, id=n, name=f"m{n}", health=h, zero_row_streak=5 if n == 1 else 0)
+        dataclasses.replace(
+            model, id=n, name=f"m{n}", health=h, zero_row_streak=5 if n == 1 else 0, zero_row_streak_flagged=n == 1
+        )
         for n, h in enumerate(healths)
     ]
     ordered = sort_worst_first(items)

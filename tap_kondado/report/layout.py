@@ -14,7 +14,6 @@ from tap_kondado.report import charts
 from tap_kondado.report.query import (
     ROWS_DAYS,
     STRIP_DAYS,
-    ZERO_STREAK_WARNING,
     Health,
     Plan,
     ReportData,
@@ -200,9 +199,8 @@ def flags(item: Health) -> list[str]:
     elif item.health == "inactive":
         reasons.append(status_words("not_active"))
     elif item.health == "unknown":
-        summary = item.schedule_summary or ""
-        reasons.append(summary if summary.startswith("learning") else "fewer than 4 runs: no cadence yet")
-    if item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_WARNING:
+        reasons.append(item.unknown_reason or item.schedule_summary or "no cadence yet")
+    if item.zero_row_streak_flagged:
         reasons.append(f"last {item.zero_row_streak} runs moved 0 rows")
     if item.volume_anomaly:
         z = f", z = {item.row_count_zscore:+.1f}" if item.row_count_zscore is not None else ""

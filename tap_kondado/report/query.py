@@ -50,9 +50,11 @@ _HEALTH_COLUMNS = {
     )
 }
 
-# The learned schedule's and run time's columns: read when the health model has them (one built by an older package
-# may not).
-SCHEDULE_COLUMNS = (
+# The learned schedule's, run time's and rules' columns: read when the health model has them (one built by an older
+# package may not). The package decides every flag; the report only reads it.
+LATER_HEALTH_COLUMNS = (
+    "zero_row_streak_flagged",
+    "unknown_reason",
     "schedule_summary",
     "next_run_due_local",
     "runs_missed",
@@ -110,7 +112,6 @@ STRIP_DAYS = 14
 ROWS_DAYS = 30
 # Worst first; "warned" is an on_time item with a warning (warned() below), between the unknown and the quiet.
 HEALTH_ORDER = ("failing", "stalled", "late", "inactive", "unknown", "warned", "on_time")
-ZERO_STREAK_WARNING = 3  # this many zero-row runs in a row are a warning, on time or not
 
 
 class ReportError(Exception):
@@ -151,6 +152,8 @@ class Health:
     usual_execution_seconds: float | None = None
     schedule_hours_of_week: str | None = None  # 168 of 0/1, Monday 00:00 first, in schedule_time_zone; 0: quiet
     schedule_time_zone: str | None = None
+    zero_row_streak_flagged: bool | None = None  # the package's kondado_zero_row_streak_runs reached
+    unknown_reason: str | None = None  # why health is unknown, in words
 
 
 @dataclass
@@ -369,7 +372,7 @@ def _health(conn: _Connection, schema: str, model: str) -> list[Health]:
         "SELECT column_name FROM information_schema.columns "
         f"WHERE table_schema = {_literal(schema)} AND table_name = {_literal(model)}"
     )
-    columns = {**COLUMNS[model], **{c: c for (c,) in present if c in SCHEDULE_COLUMNS}}
+    columns = {**COLUMNS[model], **{c: c for (c,) in present if c in LATER_HEALTH_COLUMNS}}
     roles = [f.name for f in Health.__dataclass_fields__.values()]
     select = ", ".join(_ident(columns[r]) if r in columns else "NULL" for r in roles)
     rows = conn.rows(f"SELECT {select} FROM {_ident(schema)}.{_ident(model)}")
@@ -481,8 +484,8 @@ def warned(item: Health) -> bool:
 
     A zero-row streak, a volume anomaly, a savepoint break or a slow run.
     """
-    streak = item.zero_row_streak is not None and item.zero_row_streak >= ZERO_STREAK_WARNING
-    return streak or bool(item.volume_anomaly) or bool(item.savepoint_break) or bool(item.slow_run)
+    flags = (item.zero_row_streak_flagged, item.volume_anomaly, item.savepoint_break, item.slow_run)
+    return any(bool(flag) for flag in flags)
 
 
 def shown_health(item: Health) -> str:

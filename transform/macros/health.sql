@@ -149,6 +149,16 @@ select
     measured.*,
     coalesce(abs(row_count_zscore) >= {{ kondado_number_var('kondado_volume_zscore', 3) }}, false) as volume_anomaly,
     coalesce(duration_zscore >= {{ kondado_number_var('kondado_duration_zscore', 3) }}, false) as slow_run,
+    coalesce(zero_row_streak >= {{ kondado_number_var('kondado_zero_row_streak_runs', 3) }}, false)
+        as zero_row_streak_flagged,
+    -- why health is unknown, in the words the report shows (null when it is known)
+    case
+        when status in ({{ failing }}) or status = 'not_active' then null
+        when runs < {{ kondado_number_var('kondado_min_runs', 4) }}
+            then 'fewer than {{ kondado_number_var("kondado_min_runs", 4) }} runs: no cadence yet'
+        when expected_gap_hours is null or (not is_pinned and history_days < {{ kondado_number_var('kondado_min_history_days', 7) }})
+            then schedule_summary
+    end as unknown_reason,
     case
         when status in ({{ failing }}) then 'failing'
         when status = 'not_active' then 'inactive'
