@@ -61,13 +61,15 @@
   (select 0 as n{% for digit in range(1, 10) %} union all select {{ digit }}{% endfor %})
 {%- endmacro %}
 
-{#- `name as materialized (...)`: a CTE computed once, not inlined where it is read (PostgreSQL and DuckDB);
-    Spark has no such keyword (it plans each CTE as it sees fit). -#}
+{#- `name as materialized (...)`: a CTE computed once, not inlined where it is read, on PostgreSQL and DuckDB;
+    the others have no such keyword (each plans its CTEs as it sees fit). Redshift would take postgres__'s. -#}
 {% macro kondado_materialized() %}
   {{- return(adapter.dispatch('kondado_materialized', 'kondado')()) -}}
 {% endmacro %}
-{% macro default__kondado_materialized() %}materialized{% endmacro %}
-{% macro spark__kondado_materialized() %}{% endmacro %}
+{% macro default__kondado_materialized() %}{% endmacro %}
+{% macro postgres__kondado_materialized() %}materialized{% endmacro %}
+{% macro duckdb__kondado_materialized() %}materialized{% endmacro %}
+{% macro redshift__kondado_materialized() %}{% endmacro %}
 
 {#- The ISO day of the week of a timestamp: 1 Monday ... 7 Sunday. -#}
 {% macro kondado_iso_weekday(timestamp) %}
