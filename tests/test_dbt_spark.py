@@ -116,10 +116,5 @@ def test_flags_exactly_the_planted_pipelines_and_models(spark_built):
 def test_monthly_numbers_to_the_row(spark_built):
     expected = scenario.expected_monthly(spark_built["sim"], spark_built["as_of"], scenario.PLANS)
     loaded = scenario.monthly_as_loaded(model(spark_built, "kondado_billable_rows_monthly"))
-    # plan_used_pct within its last rounded place, as on the other engines (tests/dbt_scenario.py)
-    used = {key: (row.pop("plan_used_pct"), expected[key].pop("plan_used_pct")) for key, row in loaded.items()}
-    assert loaded == expected
-    for key, (got, want) in used.items():
-        assert (got is None) == (want is None), key
-        assert got is None or abs(got - want) <= 0.01 + 1e-9, key
+    scenario.assert_monthly(loaded, expected)  # the rounded columns within their last place, as on the others
     assert any(key[0] == 3 and row["is_current_month"] for key, row in expected.items())
