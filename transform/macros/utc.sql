@@ -20,7 +20,9 @@
 {#- `expression` (of SQL type `data_type`, as kondado_column_types gives it) as a naive UTC timestamp. -#}
 {% macro kondado_utc(expression, data_type) %}
   {%- set type_text = (data_type or '') | lower -%}
-  {%- if 'with time zone' in type_text or 'timestamptz' in type_text or type_text in ('timestamp_tz', 'timestamp_ltz') -%}
+  {#- an instant: PostgreSQL's and DuckDB's names, then Snowflake's -#}
+  {%- if 'with time zone' in type_text or 'timestamptz' in type_text
+      or 'timestamp_tz' in type_text or 'timestamp_ltz' in type_text -%}
     {{- return(adapter.dispatch('kondado_instant_as_utc', 'kondado')(expression)) -}}
   {%- endif -%}
   {%- set zone = kondado_loader_time_zone() -%}
