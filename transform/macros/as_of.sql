@@ -2,7 +2,7 @@
     run's start. A SQL timestamp literal, naive UTC like the tap's columns. -#}
 {% macro kondado_as_of() %}
   {%- set moment = kondado_as_of_datetime() -%}
-  cast('{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+  cast('{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ kondado_type_timestamp() }})
 {%- endmacro %}
 
 {% macro kondado_as_of_datetime() %}

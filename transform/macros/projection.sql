@@ -10,7 +10,7 @@
 {% endmacro %}
 
 {#- A whole number of rows no integer type overflows (numeric(38, 0) holds 10^38). -#}
-{% macro kondado_type_rows() %}numeric(38, 0){% endmacro %}
+{% macro kondado_type_rows() %}{{ kondado_type_numeric(38, 0) }}{% endmacro %}
 
 {#- floor(`rows` x `numerator` / `denominator`), exactly, for rows >= 0 and a positive denominator: in whole
     numbers, so neither a float's 53 bits nor a bigint's 63 bound it. -#}
@@ -24,4 +24,13 @@
 {% macro duckdb__kondado_scaled_rows(rows, numerator, denominator) -%}
   cast(cast({{ rows }} as hugeint) * cast({{ numerator }} as hugeint) // cast({{ denominator }} as hugeint)
       as {{ kondado_type_rows() }})
+{%- endmacro %}
+{#- Snowflake and Redshift have no div(): the product less its remainder divides exactly. -#}
+{% macro snowflake__kondado_scaled_rows(rows, numerator, denominator) -%}
+  {%- set product = 'cast(' ~ rows ~ ' as ' ~ kondado_type_rows() ~ ') * cast(' ~ numerator ~ ' as ' ~ kondado_type_rows() ~ ')' -%}
+  {%- set divisor = 'cast(' ~ denominator ~ ' as ' ~ kondado_type_rows() ~ ')' -%}
+  cast(({{ product }} - mod({{ product }}, {{ divisor }})) / {{ divisor }} as {{ kondado_type_rows() }})
+{%- endmacro %}
+{% macro redshift__kondado_scaled_rows(rows, numerator, denominator) -%}
+  {{ snowflake__kondado_scaled_rows(rows, numerator, denominator) }}
 {%- endmacro %}

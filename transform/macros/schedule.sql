@@ -80,17 +80,27 @@ slot_days as (
     group by run_moments.{{ key }}, local_dow, local_hour, cast(local_at as date)
 ),
 
+slot_ranks as (
+    -- each such day's place among its hour of the week's days, by runs and by first minute (for the medians)
+    select
+        slot_days.*,
+        count(*) over (partition by {{ key }}, local_dow, local_hour) as slot_day_count,
+        row_number() over (partition by {{ key }}, local_dow, local_hour order by runs) as runs_rank,
+        row_number() over (partition by {{ key }}, local_dow, local_hour order by first_minute) as first_minute_rank
+    from slot_days
+),
+
 active_slots as {{ kondado_materialized() }} (
     -- the hours of the week it runs in: it ran there in at least kondado_schedule_min_share of the window's weeks
     select
-        slot_days.{{ key }},
+        slot_ranks.{{ key }},
         local_dow,
         local_hour,
-        {{ kondado_median_value('runs') }} as runs_per_hour,
-        {{ kondado_median_value('first_minute') }} as first_minute
-    from slot_days
-    inner join learning_windows on learning_windows.{{ key }} = slot_days.{{ key }}
-    group by slot_days.{{ key }}, local_dow, local_hour, learning_windows.window_start, learning_windows.last_run_at
+        {{ kondado_median_value('runs', 'runs_rank', 'slot_day_count') }} as runs_per_hour,
+        {{ kondado_median_value('first_minute', 'first_minute_rank', 'slot_day_count') }} as first_minute
+    from slot_ranks
+    inner join learning_windows on learning_windows.{{ key }} = slot_ranks.{{ key }}
+    group by slot_ranks.{{ key }}, local_dow, local_hour, learning_windows.window_start, learning_windows.last_run_at
     having count(*) * 168.0 >= {{ share }} * {{ kondado_hours_between('learning_windows.window_start', 'learning_windows.last_run_at') }}
 ),
 
@@ -137,7 +147,7 @@ local_hours as {{ kondado_materialized() }} (
         select
             tolerances.{{ key }},
             tolerances.expected_gap_hours,
-            {{ dbt.dateadd('hour', 'numbers.n', dbt.date_trunc('hour', 'tolerances.last_local_at')) }} as local_hour_start
+            {{ dbt.dateadd('hour', 'numbers.n', kondado_date_trunc('hour', 'tolerances.last_local_at')) }} as local_hour_start
         from tolerances
         inner join numbers on numbers.n <= tolerances.horizon_hours
         where not tolerances.is_pinned

@@ -12,3 +12,13 @@
   {%- endif -%}
   {{ return(schema) }}
 {% endmacro %}
+
+{#- A column of the tap's tables named in camel case (createdAt): target-postgres keeps the API's names, so
+    PostgreSQL needs them quoted; the other targets lower-case them, and a quoted camel-case name would match no
+    column there (Snowflake's unquoted names are upper case). Redshift would take postgres__'s. -#}
+{% macro kondado_loaded_column(name) %}
+  {{- return(adapter.dispatch('kondado_loaded_column', 'kondado')(name)) -}}
+{% endmacro %}
+{% macro default__kondado_loaded_column(name) %}{{ return(name) }}{% endmacro %}
+{% macro postgres__kondado_loaded_column(name) %}{{ return(adapter.quote(name)) }}{% endmacro %}
+{% macro redshift__kondado_loaded_column(name) %}{{ return(name) }}{% endmacro %}

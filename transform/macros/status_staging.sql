@@ -8,7 +8,7 @@
       ('status', dbt.type_string()), ('is_running', dbt.type_boolean()), ('is_active', dbt.type_boolean()),
       ('is_blocked' if kind == 'pipeline' else 'kubo_status_type',
        dbt.type_boolean() if kind == 'pipeline' else dbt.type_string()),
-      ('raw_msg', dbt.type_string()), ('observed_at', dbt.type_timestamp())] -%}
+      ('raw_msg', dbt.type_string()), ('observed_at', kondado_type_timestamp())] -%}
   {%- if relation is none %}
 select
   {%- for name, type in columns %}

@@ -20,15 +20,17 @@
 {#- `expression` (of SQL type `data_type`, as kondado_column_types gives it) as a naive UTC timestamp. -#}
 {% macro kondado_utc(expression, data_type) %}
   {%- set type_text = (data_type or '') | lower -%}
-  {%- if 'with time zone' in type_text or 'timestamptz' in type_text -%}
+  {#- an instant: PostgreSQL's and DuckDB's names, then Snowflake's -#}
+  {%- if 'with time zone' in type_text or 'timestamptz' in type_text
+      or 'timestamp_tz' in type_text or 'timestamp_ltz' in type_text -%}
     {{- return(adapter.dispatch('kondado_instant_as_utc', 'kondado')(expression)) -}}
   {%- endif -%}
   {%- set zone = kondado_loader_time_zone() -%}
   {%- if zone == 'UTC' -%}
-    {{- return('cast(' ~ expression ~ ' as ' ~ dbt.type_timestamp() ~ ')') -}}
+    {{- return('cast(' ~ expression ~ ' as ' ~ kondado_type_timestamp() ~ ')') -}}
   {%- endif -%}
   {{- return(adapter.dispatch('kondado_wall_clock_as_utc', 'kondado')(
-      'cast(' ~ expression ~ ' as ' ~ dbt.type_timestamp() ~ ')', zone)) -}}
+      'cast(' ~ expression ~ ' as ' ~ kondado_type_timestamp() ~ ')', zone)) -}}
 {% endmacro %}
 
 {#- The var kondado_loader_time_zone, checked: an IANA zone name (America/Sao_Paulo) or UTC. -#}
@@ -56,4 +58,22 @@
 {%- endmacro %}
 {% macro spark__kondado_wall_clock_as_utc(expression, zone) -%}
   to_utc_timestamp({{ expression }}, '{{ zone }}')
+{%- endmacro %}
+
+{#- Snowflake and Redshift: convert_timezone (Snowflake has no `at time zone`); BigQuery reads a TIMESTAMP (an
+    instant) as UTC when it casts it to the package's DATETIME, and a DATETIME in a zone with timestamp(x, zone). -#}
+{% macro snowflake__kondado_instant_as_utc(expression) -%}
+  cast(convert_timezone('UTC', {{ expression }}) as timestamp_ntz)
+{%- endmacro %}
+{% macro redshift__kondado_instant_as_utc(expression) -%}
+  convert_timezone('UTC', {{ expression }})
+{%- endmacro %}
+{% macro snowflake__kondado_wall_clock_as_utc(expression, zone) -%}
+  convert_timezone('{{ zone }}', 'UTC', {{ expression }})
+{%- endmacro %}
+{% macro redshift__kondado_wall_clock_as_utc(expression, zone) -%}
+  {{ snowflake__kondado_wall_clock_as_utc(expression, zone) }}
+{%- endmacro %}
+{% macro bigquery__kondado_wall_clock_as_utc(expression, zone) -%}
+  datetime(timestamp({{ expression }}, '{{ zone }}'))
 {%- endmacro %}

@@ -1,12 +1,12 @@
 -- One row per account and month: rows moved (billable and free), runs, and for the current month the
 -- projection to the month's end against the plan (var kondado_plan_rows), or why there is none (projection_note).
 {%- set as_of = kondado_as_of() %}
-{%- set this_month = "cast(" ~ dbt.date_trunc('month', as_of) ~ " as " ~ dbt.type_timestamp() ~ ")" %}
+{%- set this_month = "cast(" ~ kondado_date_trunc('month', as_of) ~ " as " ~ kondado_type_timestamp() ~ ")" %}
 {%- set min_seconds = kondado_projection_min_hours() * 3600 %}
 with monthly as (
     select
         client_id,
-        cast({{ dbt.date_trunc('month', 'created_at') }} as date) as month,
+        cast({{ kondado_date_trunc('month', 'created_at') }} as date) as month,
         sum(case when is_billable then coalesce(row_count, 0) else 0 end) as billable_rows,
         sum(case when is_billable then 0 else coalesce(row_count, 0) end) as free_rows,
         count(*) as runs,
@@ -72,7 +72,7 @@ select
     plan_rows,
     case
         when coalesce(projection_note, '') not in ('bad_data', 'no_plan')
-            then round(cast(100.0 * billable_rows / plan_rows as numeric(38, 2)), 2)
+            then round(cast(100.0 * billable_rows / plan_rows as {{ kondado_type_numeric(38, 2) }}), 2)
     end as plan_used_pct,
     case
         when limit_seconds is not null and limit_seconds < month_seconds
@@ -82,7 +82,7 @@ select
     -- the days of data the current month's projection rests on: what a person weighs it by
     case
         when is_current_month and projected_billable_rows is not null
-            then cast(elapsed_seconds / 86400.0 as numeric(10, 2))
+            then cast(elapsed_seconds / 86400.0 as {{ kondado_type_numeric(10, 2) }})
     end as projection_days,
     {{ as_of }} as kondado_as_of
 from projected

@@ -5,7 +5,7 @@
 {%- for stream, key in streams %}
 select
     cast('{{ stream }}' as {{ dbt.type_string() }}) as stream,
-    count(case when id is null or {{ key }} is null or {{ adapter.quote('createdAt') }} is null then 1 end)
+    count(case when id is null or {{ key }} is null or {{ kondado_loaded_column('createdAt') }} is null then 1 end)
         as unreadable_logs
 from {{ kondado_source(stream) }}
 {% if not loop.last %}union all{% endif %}

@@ -7,8 +7,8 @@ with typed as (
         cast(client_id as {{ dbt.type_bigint() }}) as client_id,
         cast(model_id as {{ dbt.type_bigint() }}) as model_id,
         cast(model_name as {{ dbt.type_string() }}) as model_name,
-        {{ kondado_utc(adapter.quote('createdAt'), types.get('createdat')) }} as created_at,
-        {{ kondado_utc(adapter.quote('updatedAt'), types.get('updatedat')) }} as updated_at,
+        {{ kondado_utc(kondado_loaded_column('createdAt'), types.get('createdat')) }} as created_at,
+        {{ kondado_utc(kondado_loaded_column('updatedAt'), types.get('updatedat')) }} as updated_at,
         cast(row_count as {{ dbt.type_bigint() }}) as row_count,
         cast(execution_time_seconds as {{ kondado_type_double() }}) as execution_time_seconds
     from {{ loaded }}
