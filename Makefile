@@ -30,9 +30,10 @@ test: setup                    ## the whole suite: unit, simulator end-to-end, M
 	$(BIN)/ruff check .
 	$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
 
-# The dbt package alone, on the seeds of transform/integration_tests (no tap run): DuckDB and a throwaway PostgreSQL.
+# The dbt package alone, on the seeds of transform/integration_tests (no tap run): DuckDB and a throwaway PostgreSQL
+# (Spark, minutes, runs in `make test` where `make spark` was run).
 dbt-integration: setup         ## dbt deps, seed and build of transform/integration_tests, expected answers compared
-	$(BIN)/pytest tests/test_dbt_integration.py -p no:xdist -q --durations=2
+	$(BIN)/pytest tests/test_dbt_integration.py -p no:xdist -q --durations=2 -k 'not spark'
 
 lint: setup
 	$(BIN)/ruff check .

@@ -1,8 +1,9 @@
-"""The `kondado` dbt package on the hand-made seeds of transform/integration_tests, on DuckDB and PostgreSQL: no tap
-run, no Meltano run, only dbt (`deps`, `seed`, `build`), so a dbt-only change is checked in seconds on each engine.
+"""The `kondado` dbt package on the hand-made seeds of transform/integration_tests, on DuckDB and PostgreSQL (and
+Spark, with `make spark`): no tap run, no Meltano run, only dbt (`deps`, `seed`, `build`), so a dbt-only change is
+checked in seconds on each engine (Spark takes minutes: a JVM for each dbt command).
 
 The build must pass: the package's own tests and the integration project's matches_model tests, which compare
-each model with its expected seed. Then one expected row is made wrong and the comparison must fail: the check
+each model with its expected seed. Then a wrong expected row is planted and the comparison must fail: the check
 can fail, so its passing says something.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -27,10 +29,11 @@ COMPARED = {
     "kondado_billable_rows_monthly_as_expected",
     "kondado_unreadable_logs_as_expected",
 }
-WRONG_SEED = "expected_pipeline_health"  # macros/plant_wrong_expectation.sql makes one of its rows wrong
+WRONG_SEED = "expected_pipeline_health"  # macros/plant_wrong_expectation.sql adds a wrong row to it
+SPARK_DBT = PROJECT_ROOT / ".venv-spark" / "bin" / "dbt"
 
 
-@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "spark"])
 def engine(request, tmp_path) -> tuple[str, dict[str, str]]:
     """The engine's name and dbt's environment: every file it writes in tmp_path, a database of its own."""
     settings = {
@@ -42,16 +45,33 @@ def engine(request, tmp_path) -> tuple[str, dict[str, str]]:
     }
     if request.param == "duckdb":
         settings["DBT_DUCKDB_PATH"] = str(tmp_path / "integration.duckdb")
-    else:
+    elif request.param == "postgres":
         server = request.getfixturevalue("postgres")
         settings.update(server.meltano_env(server.create_database("kondado_integration"), prefix="DBT_POSTGRES"))
+    else:
+        _require_spark()
+        settings["DBT_SPARK_DIR"] = str(tmp_path / "spark")
     return request.param, settings
+
+
+def _require_spark() -> None:
+    """Skip without .venv-spark or Java, as tests/test_dbt_spark.py does (fail under TAP_KONDADO_REQUIRE_SPARK=1)."""
+    reason = "no .venv-spark (make spark)" if not SPARK_DBT.exists() else None
+    reason = reason or ("no Java runtime" if shutil.which("java") is None else None)
+    if reason is not None:
+        if os.environ.get("TAP_KONDADO_REQUIRE_SPARK") == "1":
+            pytest.fail(f"TAP_KONDADO_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(reason)
 
 
 def test_the_package_answers_the_expected_seeds_and_a_wrong_one_fails(engine):
     name, settings = engine
-    ensure_installed()  # the dbt of Meltano's dbt-<engine> utility: the one the package runs with
-    dbt = Dbt(PROJECT_ROOT / ".meltano" / "utilities" / f"dbt-{name}" / "venv" / "bin" / "dbt", name, settings)
+    if name == "spark":
+        binary = SPARK_DBT
+    else:
+        ensure_installed()  # the dbt of Meltano's dbt-<engine> utility: the one the package runs with
+        binary = PROJECT_ROOT / ".meltano" / "utilities" / f"dbt-{name}" / "venv" / "bin" / "dbt"
+    dbt = Dbt(binary, name, settings)
 
     dbt.ok("deps")
     dbt.ok("seed")
