@@ -9,14 +9,18 @@ can fail, so its passing says something.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import run_dir
 from tests.meltano_helpers import PROJECT_ROOT, ensure_installed
 
 pytestmark = [pytest.mark.slow]
@@ -27,6 +31,7 @@ COMPARED = {
     "kondado_pipeline_health_as_expected",
     "kondado_model_health_as_expected",
     "kondado_billable_rows_monthly_as_expected",
+    "kondado_pipeline_deliveries_as_expected",
     "kondado_unreadable_logs_as_expected",
 }
 WRONG_SEED = "expected_pipeline_health"  # macros/plant_wrong_expectation.sql adds a wrong row to it
@@ -73,7 +78,8 @@ def test_the_package_answers_the_expected_seeds_and_a_wrong_one_fails(engine):
         binary = PROJECT_ROOT / ".meltano" / "utilities" / f"dbt-{name}" / "venv" / "bin" / "dbt"
     dbt = Dbt(binary, name, settings)
 
-    dbt.ok("deps")
+    with _one_at_a_time("dbt-integration-deps.lock"):  # `dbt deps` writes the project's package-lock.yml
+        dbt.ok("deps")
     dbt.ok("seed")
     dbt.ok("build", "--exclude-resource-type", "seed")  # seeds first: the package reads the raw ones as sources
     results = dbt.results()
@@ -85,6 +91,16 @@ def test_the_package_answers_the_expected_seeds_and_a_wrong_one_fails(engine):
     failed = dbt.run("test", "--select", WRONG_SEED)
     assert failed.returncode == 1, failed.stdout[-4000:]
     assert dbt.results()["kondado_pipeline_health_as_expected"] == "fail"
+
+
+@contextlib.contextmanager
+def _one_at_a_time(name: str) -> Iterator[None]:
+    """A lock shared by the run's processes (pytest-xdist workers), in the run's directory."""
+    directory = run_dir.current() or PROJECT_ROOT / ".pytest_cache"
+    directory.mkdir(exist_ok=True)
+    with (directory / name).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 class Dbt:

@@ -3,8 +3,10 @@
     the same on every engine. A failing row says which side it is missing from:
       missing_from_model: an expected row the model does not have (a wrong or absent value)
       not_expected: a row of the model the seed does not have
-    `not_compared_on`: {engine (target.type): [columns]} left out there, for a known difference of that engine. -#}
-{% test matches_model(model, actual, not_compared_on={}) %}
+    `not_compared_on`: {engine (target.type): [columns]} left out there, for a known difference of that engine.
+    `actual_where`: the rows of the model compared (a SQL condition), when the seed holds only some (not `where`:
+    dbt takes that as the test's config, filtering the seed). -#}
+{% test matches_model(model, actual, not_compared_on={}, actual_where=none) %}
 {{ config(store_failures=true) }}  {#- the differing rows, to read: the log names their table #}
 {%- set expected_columns = adapter.get_columns_in_relation(model) if execute else [] -%}
 {%- set actual_types = {} -%}
@@ -31,6 +33,9 @@ with expected as (
 answered as (
     select {{ names | join(', ') }}
     from {{ actual }}
+    {%- if actual_where %}
+    where {{ actual_where }}
+    {%- endif %}
 ),
 
 missing_from_model as (
