@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup spark demo test lint bench bench-dbt simulator clean
+.PHONY: setup spark demo test dbt-integration lint bench bench-dbt simulator clean
 
 setup: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ test: setup                    ## the whole suite: unit, simulator end-to-end, M
 	$(BIN)/ruff check .
 	$(BIN)/python scripts/run_tests.py $(PYTEST_ARGS)
 
+# The dbt package alone, on the seeds of transform/integration_tests (no tap run): DuckDB and a throwaway PostgreSQL
+# (Spark, minutes, runs in `make test` where `make spark` was run).
+dbt-integration: setup         ## dbt deps, seed and build of transform/integration_tests, expected answers compared
+	$(BIN)/pytest tests/test_dbt_integration.py -p no:xdist -q --durations=2 -k 'not spark'
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -52,4 +57,5 @@ simulator: setup               ## a local Kondado API on port 8765 until Ctrl-C
 	$(BIN)/kondado-simulator --port 8765
 
 clean:
-	rm -rf $(VENV) .venv-spark .venv-dialects .meltano output .pytest_cache .ruff_cache .hypothesis dist build transform/target transform/logs transform/dbt_packages
+	rm -rf $(VENV) .venv-spark .venv-dialects .meltano output .pytest_cache .ruff_cache .hypothesis dist build transform/target transform/logs transform/dbt_packages \
+		transform/integration_tests/target transform/integration_tests/logs transform/integration_tests/dbt_packages

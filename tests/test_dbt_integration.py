@@ -1,0 +1,125 @@
+"""The `kondado` dbt package on the hand-made seeds of transform/integration_tests, on DuckDB and PostgreSQL (and
+Spark, with `make spark`): no tap run, no Meltano run, only dbt (`deps`, `seed`, `build`), so a dbt-only change is
+checked in seconds on each engine (Spark takes minutes: a JVM for each dbt command).
+
+The build must pass: the package's own tests and the integration project's matches_model tests, which compare
+each model with its expected seed. Then a wrong expected row is planted and the comparison must fail: the check
+can fail, so its passing says something.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import run_dir
+from tests.meltano_helpers import PROJECT_ROOT, ensure_installed
+
+pytestmark = [pytest.mark.slow]
+
+PROJECT = PROJECT_ROOT / "transform" / "integration_tests"
+# The comparisons the build must run and pass: each model with its expected seed (seeds/expected/).
+COMPARED = {
+    "kondado_pipeline_health_as_expected",
+    "kondado_model_health_as_expected",
+    "kondado_billable_rows_monthly_as_expected",
+    "kondado_pipeline_deliveries_as_expected",
+    "kondado_unreadable_logs_as_expected",
+}
+WRONG_SEED = "expected_pipeline_health"  # macros/plant_wrong_expectation.sql adds a wrong row to it
+SPARK_DBT = PROJECT_ROOT / ".venv-spark" / "bin" / "dbt"
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "spark"])
+def engine(request, tmp_path) -> tuple[str, dict[str, str]]:
+    """The engine's name and dbt's environment: every file it writes in tmp_path, a database of its own."""
+    settings = {
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path / "logs"),
+        "DBT_PACKAGES_INSTALL_PATH": str(tmp_path / "dbt_packages"),
+        "DBT_PROFILES_DIR": str(PROJECT),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    if request.param == "duckdb":
+        settings["DBT_DUCKDB_PATH"] = str(tmp_path / "integration.duckdb")
+    elif request.param == "postgres":
+        server = request.getfixturevalue("postgres")
+        settings.update(server.meltano_env(server.create_database("kondado_integration"), prefix="DBT_POSTGRES"))
+    else:
+        _require_spark()
+        settings["DBT_SPARK_DIR"] = str(tmp_path / "spark")
+    return request.param, settings
+
+
+def _require_spark() -> None:
+    """Skip without .venv-spark or Java, as tests/test_dbt_spark.py does (fail under TAP_KONDADO_REQUIRE_SPARK=1)."""
+    reason = "no .venv-spark (make spark)" if not SPARK_DBT.exists() else None
+    reason = reason or ("no Java runtime" if shutil.which("java") is None else None)
+    if reason is not None:
+        if os.environ.get("TAP_KONDADO_REQUIRE_SPARK") == "1":
+            pytest.fail(f"TAP_KONDADO_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(reason)
+
+
+def test_the_package_answers_the_expected_seeds_and_a_wrong_one_fails(engine):
+    name, settings = engine
+    if name == "spark":
+        binary = SPARK_DBT
+    else:
+        ensure_installed()  # the dbt of Meltano's dbt-<engine> utility: the one the package runs with
+        binary = PROJECT_ROOT / ".meltano" / "utilities" / f"dbt-{name}" / "venv" / "bin" / "dbt"
+    dbt = Dbt(binary, name, settings)
+
+    with _one_at_a_time("dbt-integration-deps.lock"):  # `dbt deps` writes the project's package-lock.yml
+        dbt.ok("deps")
+    dbt.ok("seed")
+    dbt.ok("build", "--exclude-resource-type", "seed")  # seeds first: the package reads the raw ones as sources
+    results = dbt.results()
+    passed = {test for test in COMPARED if results.get(test) == "pass"}
+    assert passed == COMPARED, f"comparisons that did not pass: {sorted(COMPARED - passed)}: {results}"
+    assert not [node for node, status in results.items() if status not in ("pass", "success", "warn")]
+
+    dbt.ok("run-operation", "plant_wrong_expectation")
+    failed = dbt.run("test", "--select", WRONG_SEED)
+    assert failed.returncode == 1, failed.stdout[-4000:]
+    assert dbt.results()["kondado_pipeline_health_as_expected"] == "fail"
+
+
+@contextlib.contextmanager
+def _one_at_a_time(name: str) -> Iterator[None]:
+    """A lock shared by the run's processes (pytest-xdist workers), in the run's directory."""
+    directory = run_dir.current() or PROJECT_ROOT / ".pytest_cache"
+    directory.mkdir(exist_ok=True)
+    with (directory / name).open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+class Dbt:
+    """One engine's dbt on the integration project."""
+
+    def __init__(self, binary: Path, target: str, settings: dict[str, str]) -> None:
+        self.binary, self.target, self.settings = binary, target, settings
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        # Without a developer's own DBT_* settings (another profile, target or project).
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("DBT_")}, **self.settings}
+        command = [str(self.binary), *args, "--project-dir", str(PROJECT), "--target", self.target]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+    def ok(self, *args: str) -> None:
+        result = self.run(*args)
+        assert result.returncode == 0, f"dbt {' '.join(args)} exited {result.returncode}:\n{result.stdout[-8000:]}"
+
+    def results(self) -> dict[str, str]:
+        """{node name: status} of the last run (run_results.json)."""
+        run = json.loads((Path(self.settings["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+        return {result["unique_id"].split(".")[2]: result["status"] for result in run["results"]}
