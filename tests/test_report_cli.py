@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -59,20 +60,29 @@ def test_unwritable_output_is_one_line(db, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_schema_from_the_projects_dbt_profile(tmp_path):
+def _manifest(folder, schema):
+    folder.mkdir(parents=True, exist_ok=True)
+    node = {"schema": schema}
+    manifest = {"metadata": {"adapter_type": "duckdb"}, "nodes": {"model.kondado.kondado_pipeline_health": node}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_schema_from_dbts_manifest(tmp_path):
     db = tmp_path / "models.duckdb"
-    for schema in ("analytics", "elsewhere", "third"):  # the models in several schemas: the profile's is read
+    for schema in ("analytics", "elsewhere", "third"):  # the models in several schemas: the manifest's is read
         report_fixture.build_duckdb(db, schema=schema)
-    profiles = tmp_path / "transform" / "profiles" / "duckdb" / "profiles.yml"  # as meltano.yml's dbt-duckdb
-    profiles.parent.mkdir(parents=True)
-    profiles.write_text("kondado:\n  outputs:\n    dev: {type: duckdb, path: x.duckdb, schema: elsewhere}\n")
+    _manifest(tmp_path / "transform" / "target", "elsewhere")  # dbt_project.yml's target-path
     result = _run("--duckdb", str(db), "--output", "out.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "(schema elsewhere)" in (tmp_path / "out.html").read_text()
-    profiles.write_text("kondado: {outputs: {}}\n")
+    _manifest(tmp_path / "other-target", "third")
+    result = _run("--duckdb", str(db), "--output", "out.html", "--dbt-target-path", "other-target", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "(schema third)" in (tmp_path / "out.html").read_text()
+    (tmp_path / "transform" / "target" / "manifest.json").write_text('{"nodes": {}}')
     result = _run("--duckdb", str(db), "--output", "out.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "(schema analytics)" in (tmp_path / "out.html").read_text()  # no profile schema, several: the default
+    assert "(schema analytics)" in (tmp_path / "out.html").read_text()  # no schema recorded, several: the default
 
 
 def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):

@@ -1,9 +1,9 @@
-"""`kondado-report --duckdb FILE | --postgres [URL] --output OUT [--schema S]`.
+"""`kondado-report --duckdb FILE | --postgres [URL] --output OUT [--schema S] [--dbt-target-path DIR]`.
 
 Reads the `kondado` dbt package's models and writes one self-contained HTML file (no script, no network
-request when opened). Without --schema: the schema the engine's dbt profile (transform/profiles/duckdb/ or
-postgres/profiles.yml, DBT_*_SCHEMA) builds into, `analytics` by default on both engines. `--postgres` without a
-URL uses the usual PG* variables.
+request when opened). Without --schema: the schema dbt's last build recorded for kondado_pipeline_health in
+its manifest.json (in --dbt-target-path, else $DBT_TARGET_PATH, else transform/target under the working
+directory), `analytics` by default on both engines. `--postgres` without a URL uses the usual PG* variables.
 """
 
 from __future__ import annotations
@@ -32,7 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output", "-o", metavar="OUT", required=True, help="the HTML file to write")
     parser.add_argument(
-        "--schema", metavar="S", help="the schema the models were built in (default: the dbt profile's, analytics)"
+        "--schema", metavar="S", help="the schema the models were built in (default: dbt's manifest's, analytics)"
+    )
+    parser.add_argument(
+        "--dbt-target-path",
+        metavar="DIR",
+        help="dbt's target folder, whose manifest.json names the schema (default: $DBT_TARGET_PATH, transform/target)",
     )
     return parser
 
@@ -42,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.monotonic()
     try:
-        data = load(duckdb_file=args.duckdb, postgres_url=args.postgres, schema=args.schema)
+        data = load(
+            duckdb_file=args.duckdb,
+            postgres_url=args.postgres,
+            schema=args.schema,
+            dbt_target_path=args.dbt_target_path,
+        )
         page = layout.render(data, built_in=time.monotonic() - started)
         output = Path(args.output)
         output.parent.mkdir(parents=True, exist_ok=True)
