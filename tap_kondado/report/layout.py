@@ -14,7 +14,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from tap_kondado.report import charts
+from tap_kondado.report import charts, formats
 from tap_kondado.report.query import (
     ROWS_DAYS,
     STRIP_DAYS,
@@ -90,7 +90,7 @@ def _headline(data: ReportData, problems: dict[str, int]) -> dict:
     items = [*data.pipelines, *data.models]
     accounts = {i.client_id for i in items} | set(data.rows_per_day) | {p.client_id for p in data.plans}
     newest = max((i.last_run_at for i in items if i.last_run_at is not None), default=None)
-    age = _hours(_age_hours(data.as_of, newest)) if newest else "no log"
+    age = formats.hours(formats.age_hours(data.as_of, newest)) if newest else "no log"
     flagged = sum(problems.values())
     point = (
         "Everything ran on time."
@@ -106,7 +106,7 @@ def _headline(data: ReportData, problems: dict[str, int]) -> dict:
         (age, "since the newest log", ""),
     ]
     return {
-        "moment": _moment(data.as_of),
+        "moment": formats.moment(data.as_of),
         "as_of_origin": data.as_of_origin,
         "source": data.source,
         "schema": data.schema,
@@ -118,7 +118,7 @@ def _headline(data: ReportData, problems: dict[str, int]) -> dict:
 def _split(health: str, data: ReportData) -> str:
     pipelines = sum(i.health == health for i in data.pipelines)
     models = sum(i.health == health for i in data.models)
-    return f"{_count(pipelines, 'pipeline')}, {_count(models, 'model')}"
+    return f"{formats.count(pipelines, 'pipeline')}, {formats.count(models, 'model')}"
 
 
 # --- health tables --------------------------------------------------------------------------------------------
@@ -137,8 +137,8 @@ def flags(item: Health) -> list[str]:
     elif item.health in ("stalled", "late") and item.hours_since_last_run is not None and item.usual_gap_hours:
         ratio = item.hours_since_last_run / item.usual_gap_hours
         reasons.append(
-            f"{_hours(item.hours_since_last_run)} since its last run: {ratio:.1f} times its usual gap "
-            f"of {_hours(item.usual_gap_hours)}"
+            f"{formats.hours(item.hours_since_last_run)} since its last run: {ratio:.1f} times its usual gap "
+            f"of {formats.hours(item.usual_gap_hours)}"
         )
     elif item.health == "inactive":
         reasons.append(status_words("not_active"))
@@ -148,7 +148,7 @@ def flags(item: Health) -> list[str]:
         reasons.append(f"last {item.zero_row_streak} runs moved 0 rows")
     if item.volume_anomaly:
         z = f", z = {item.row_count_zscore:+.1f}" if item.row_count_zscore is not None else ""
-        reasons.append(f"volume anomaly: last run moved {_int(item.last_row_count)} rows{z}")
+        reasons.append(f"volume anomaly: last run moved {formats.integer(item.last_row_count)} rows{z}")
     if item.savepoint_break:
         reasons.append("savepoint break: the last run did not start where the previous one ended")
     if item.slow_run:
@@ -207,10 +207,10 @@ def _health_row(item: Health, as_of: datetime.datetime) -> dict:
         "flags": flags(item),
         "status": "" if status_is_a_flag else status_words(item.status) if item.status else "not synced",
         "message": item.status_message or "",
-        "last_run": _moment(item.last_run_at) if item.last_run_at else "never",
-        "last_run_ago": f"{_hours(_age_hours(as_of, item.last_run_at))} ago" if item.last_run_at else "",
-        "usual_gap": _hours(item.usual_gap_hours),
-        "runs_7d": _int(item.runs_last_7d),
+        "last_run": formats.moment(item.last_run_at) if item.last_run_at else "never",
+        "last_run_ago": f"{formats.hours(formats.age_hours(as_of, item.last_run_at))} ago" if item.last_run_at else "",
+        "usual_gap": formats.hours(item.usual_gap_hours),
+        "runs_7d": formats.integer(item.runs_last_7d),
     }
 
 
@@ -226,7 +226,7 @@ def _strips_section(data: ReportData, markup: Any) -> dict:
         runs = data.runs.get(item.id, [])
         zero = sum(r <= 0 for _, r in runs)
         label = f"{_isolated(item.name)}: {len(runs)} runs in the last {STRIP_DAYS} days" + (
-            f", last {_hours(_age_hours(end, runs[-1][0]))} before kondado_as_of" if runs else ", none"
+            f", last {formats.hours(formats.age_hours(end, runs[-1][0]))} before kondado_as_of" if runs else ", none"
         )
         label += f"; {zero} moved 0 rows" if zero else ""
         quiet = quiet_spans(item.schedule_hours_of_week, item.schedule_time_zone, start, end)
@@ -264,25 +264,31 @@ def _rows_section(data: ReportData, markup: Any) -> dict:
         totals[client] = sum(values)
         peak = max(range(len(values)), key=lambda n: values[n])
         label = (
-            f"Account {client}: {_int(totals[client])} rows moved in {ROWS_DAYS} days, "
-            f"at most {_int(values[peak])} on {_day(days[peak])}"
+            f"Account {client}: {formats.integer(totals[client])} rows moved in {ROWS_DAYS} days, "
+            f"at most {formats.integer(values[peak])} on {formats.day(days[peak])}"
         )
         rows.append(
             {
                 "name": f"Account {client}",
-                "sub": f"{_int(totals[client])} rows in {ROWS_DAYS} days · peak {_int(values[peak])} on "
-                f"{_day(days[peak])}",
+                "sub": f"{formats.integer(totals[client])} rows in {ROWS_DAYS} days · "
+                f"peak {formats.integer(values[peak])} on {formats.day(days[peak])}",
                 "svg": markup(charts.day_bars(values, label)),
             }
         )
     start = datetime.datetime.combine(days[0], datetime.time())
     end = datetime.datetime.combine(last_day + datetime.timedelta(days=1), datetime.time())
-    ticks = [((datetime.datetime.combine(d, datetime.time(12)) - start) / (end - start), _day(d)) for d in days[::7]]
+    ticks = [
+        ((datetime.datetime.combine(d, datetime.time(12)) - start) / (end - start), formats.day(d)) for d in days[::7]
+    ]
     busiest = max(accounts, key=lambda c: totals[c]) if accounts else None
     point = (
-        f"Rows moved per day (billable or not), per account, {_day(days[0])} to {_day(last_day)} (that day up to "
-        "kondado_as_of); each account on its own scale."
-        + (f" Account {busiest} moved the most: {_int(totals[busiest])} rows." if busiest is not None else "")
+        f"Rows moved per day (billable or not), per account, {formats.day(days[0])} to {formats.day(last_day)} "
+        "(that day up to kondado_as_of); each account on its own scale."
+        + (
+            f" Account {busiest} moved the most: {formats.integer(totals[busiest])} rows."
+            if busiest is not None
+            else ""
+        )
     )
     return {
         "point": point,
@@ -290,7 +296,8 @@ def _rows_section(data: ReportData, markup: Any) -> dict:
         "ticks": _axis(ticks),
         "columns": _columns("day (UTC)", *(f"#account {c}" for c in accounts)),
         "table": [
-            {"day": _day(day), "counts": [_int(data.rows_per_day[c].get(day, 0)) for c in accounts]} for day in days
+            {"day": formats.day(day), "counts": [formats.integer(data.rows_per_day[c].get(day, 0)) for c in accounts]}
+            for day in days
         ],
     }
 
@@ -305,24 +312,30 @@ def plan_sentence(plan: Plan, as_of: datetime.datetime) -> str:
             f"Account {plan.client_id}: a run this month has a negative row count, which no run can move: "
             "bad data, so no percentage and no projection."
         )
-    so_far = f"{_int(plan.billable_rows)} billable rows by {_day(as_of.date())}"
+    so_far = f"{formats.integer(plan.billable_rows)} billable rows by {formats.day(as_of.date())}"
     projected = plan.projected_billable_rows
     early = "; too early in the month to project" if plan.projection_note == "too_early" else ""
     basis = f"from {_days_of_data(plan.projection_days)}" if plan.projection_days is not None else ""
     if not plan.plan_rows:  # none set, or a plan of 0: nothing to measure against
         why = "no plan_rows set" if plan.plan_rows is None else "a plan of 0: no plan"
-        end = f"; {_int(projected)} projected by month end {basis}".rstrip() if projected is not None else early
+        end = (
+            f"; {formats.integer(projected)} projected by month end {basis}".rstrip()
+            if projected is not None
+            else early
+        )
         return f"Account {plan.client_id}: {so_far} ({why}){end}."
     used = plan.billable_rows / plan.plan_rows * 100
-    sentence = f"Account {plan.client_id}: {so_far}, {used:.0f}% of its plan of {_int(plan.plan_rows)}"
+    sentence = f"Account {plan.client_id}: {so_far}, {used:.0f}% of its plan of {formats.integer(plan.plan_rows)}"
     if projected is not None:
         share = f"{projected / plan.plan_rows * 100:.0f}%" + (f", projected {basis}" if basis else "")
-        sentence += f"; at this pace {_int(projected)} by month end ({share})"
+        sentence += f"; at this pace {formats.integer(projected)} by month end ({share})"
     sentence += early
     if plan.billable_rows >= plan.plan_rows:
         sentence += ": it is over its plan, and Kondado pauses its pipelines until next month"
     elif plan.projected_limit_date is not None:
-        sentence += f": it crosses the plan on {_day(plan.projected_limit_date)} and Kondado pauses its pipelines"
+        sentence += (
+            f": it crosses the plan on {formats.day(plan.projected_limit_date)} and Kondado pauses its pipelines"
+        )
     elif projected is not None:
         sentence += ": it stays under the plan"
     return sentence + "."
@@ -342,7 +355,7 @@ def plans_point(plans: list[Plan]) -> str:
     near = [p for p in plans if p.projected_limit_date is not None]
     point = (
         "At this pace, "
-        + "; ".join(f"account {p.client_id} reaches its plan on {_day(p.projected_limit_date)}" for p in near)
+        + "; ".join(f"account {p.client_id} reaches its plan on {formats.day(p.projected_limit_date)}" for p in near)
         + "."
         if near
         else "At this pace no account with a plan reaches it this month."
@@ -356,7 +369,7 @@ def plans_point(plans: list[Plan]) -> str:
 def _days_of_data(days: float) -> str:
     """What a projection rests on: "2 days of data", "19.5 days of data", "30 hours of data"."""
     if days < 2:
-        return f"{_count(round(days * 24), 'hour')} of data"
+        return f"{formats.count(round(days * 24), 'hour')} of data"
     text = f"{days:.1f}".removesuffix(".0")
     return f"{text} days of data"
 
@@ -389,7 +402,10 @@ def _plans_section(data: ReportData, markup: Any) -> dict:
             sentence,
         )
         now = _frac(data.as_of, month_start, month_end)
-        ticks = [(0.0, _day(data.month_start)), (1.0, _day((month_end - datetime.timedelta(days=1)).date()))]
+        ticks = [
+            (0.0, formats.day(data.month_start)),
+            (1.0, formats.day((month_end - datetime.timedelta(days=1)).date())),
+        ]
         plan_near_top = plan.plan_rows is not None and plan.plan_rows / top > AS_OF_TAG_BELOW_PLAN_ABOVE
         over = bool(plan.plan_rows) and plan.billable_rows >= plan.plan_rows
         boxes.append(
@@ -398,7 +414,10 @@ def _plans_section(data: ReportData, markup: Any) -> dict:
                 "sentence": sentence,
                 "plan_tag": None
                 if plan.plan_rows is None
-                else {"top": f"{(1 - plan.plan_rows / top) * 100:.1f}", "text": f"plan {_int(plan.plan_rows)}"},
+                else {
+                    "top": f"{(1 - plan.plan_rows / top) * 100:.1f}",
+                    "text": f"plan {formats.integer(plan.plan_rows)}",
+                },
                 "as_of_tag": _as_of_tag(data.as_of, now, at_bottom=plan_near_top),
                 "svg": markup(chart),
                 "ticks": _axis(ticks),
@@ -412,10 +431,10 @@ def _plans_section(data: ReportData, markup: Any) -> dict:
         "table": [
             {
                 "account": f"account {p.client_id}",
-                "billable": _int(p.billable_rows),
-                "plan": _int(p.plan_rows),
-                "projected": _int(p.projected_billable_rows),
-                "crosses": _day(p.projected_limit_date) if p.projected_limit_date else "",
+                "billable": formats.integer(p.billable_rows),
+                "plan": formats.integer(p.plan_rows),
+                "projected": formats.integer(p.projected_billable_rows),
+                "crosses": formats.day(p.projected_limit_date) if p.projected_limit_date else "",
             }
             for p in data.plans
         ],
@@ -478,40 +497,10 @@ def _day_ticks(start: datetime.datetime, end: datetime.datetime, *, step: int) -
     ticks = []
     day = start.date() + datetime.timedelta(days=1)
     while datetime.datetime.combine(day, datetime.time()) < end:
-        ticks.append((_frac(datetime.datetime.combine(day, datetime.time()), start, end), _day(day)))
+        ticks.append((_frac(datetime.datetime.combine(day, datetime.time()), start, end), formats.day(day)))
         day += datetime.timedelta(days=step)
     return ticks
 
 
 def _frac(moment: datetime.datetime, start: datetime.datetime, end: datetime.datetime) -> float:
     return (moment - start) / (end - start)
-
-
-def _age_hours(as_of: datetime.datetime, moment: datetime.datetime) -> float:
-    return (as_of - moment).total_seconds() / 3600
-
-
-def _hours(hours: float | None) -> str:
-    if hours is None:
-        return "-"
-    if hours < 1:
-        return f"{hours * 60:.0f} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _int(value: float | None) -> str:
-    return "-" if value is None else f"{round(value):,}"
-
-
-def _moment(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _day(day: datetime.date) -> str:
-    return f"{day.strftime('%b')} {day.day}"
