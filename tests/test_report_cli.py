@@ -32,6 +32,24 @@ def test_writes_the_page_and_prints_its_path(db, tmp_path):
     assert out.stat().st_size < 5 * 1024 * 1024
 
 
+def test_text_format_prints_the_report_or_writes_it(db, tmp_path):
+    result = _run("--duckdb", str(db), "--format", "text")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Kondado report, kondado_as_of 2026-11-20 12:00 UTC")
+    assert "Pipelines' health: 6 of 8 pipelines need a look" in result.stdout
+    out = tmp_path / "report.txt"
+    result = _run("--duckdb", str(db), "--format", "text", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{out} (")
+    assert out.read_text().startswith("Kondado report, ")
+
+
+def test_html_still_needs_an_output(db):
+    result = _run("--duckdb", str(db))
+    assert result.returncode == 2
+    assert "required for --format html: --output/-o" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -91,13 +91,7 @@ def _headline(data: ReportData, problems: dict[str, int]) -> dict:
     accounts = {i.client_id for i in items} | set(data.rows_per_day) | {p.client_id for p in data.plans}
     newest = max((i.last_run_at for i in items if i.last_run_at is not None), default=None)
     age = formats.hours(formats.age_hours(data.as_of, newest)) if newest else "no log"
-    flagged = sum(problems.values())
-    point = (
-        "Everything ran on time."
-        if not flagged
-        else ", ".join(f"{n} {h}" for h, n in problems.items() if n)
-        + f" of {len(data.pipelines)} pipelines and {len(data.models)} models: see the tables below."
-    )
+    point = headline_point(data, problems)
     cards = [
         (str(len(accounts)), "accounts", ""),
         (str(len(data.pipelines)), "pipelines", ""),
@@ -113,6 +107,14 @@ def _headline(data: ReportData, problems: dict[str, int]) -> dict:
         "point": point,
         "cards": [{"value": v, "text": t, "css": css} for v, t, css in cards],
     }
+
+
+def headline_point(data: ReportData, problems: dict[str, int]) -> str:
+    """The page's first sentence: how many of what are failing, stalled or late, or that nothing is."""
+    if not sum(problems.values()):
+        return "Everything ran on time."
+    counts = ", ".join(f"{n} {h}" for h, n in problems.items() if n)
+    return f"{counts} of {len(data.pipelines)} pipelines and {len(data.models)} models: see the tables below."
 
 
 def _split(health: str, data: ReportData) -> str:
@@ -180,11 +182,7 @@ def _badge(item: Health) -> dict:
 def _health_section(anchor: str, title: str, kind: str, items: list[Health], as_of: datetime.datetime) -> dict:
     listed = [i for i in items if _listed(i)]
     rest = [i for i in items if not _listed(i)]
-    point = (
-        f"{len(listed)} of {len(items)} {kind}s need a look, worst first; {len(rest)} ran on time with nothing odd."
-        if listed
-        else f"All {len(items)} {kind}s ran on time with nothing odd."
-    )
+    point = health_point(kind, items, listed)
     return {
         "anchor": anchor,
         "title": title,
@@ -195,6 +193,14 @@ def _health_section(anchor: str, title: str, kind: str, items: list[Health], as_
         "rest_summary": f"{len(rest)} {kind}s on time",
         "empty": "" if items else f"No {kind} in the models.",
     }
+
+
+def health_point(kind: str, items: list[Health], listed: list[Health]) -> str:
+    """A health table's point: how many need a look (`listed`), how many ran on time with nothing odd."""
+    if not listed:
+        return f"All {len(items)} {kind}s ran on time with nothing odd."
+    rest = len(items) - len(listed)
+    return f"{len(listed)} of {len(items)} {kind}s need a look, worst first; {rest} ran on time with nothing odd."
 
 
 def _health_row(item: Health, as_of: datetime.datetime) -> dict:
