@@ -115,6 +115,19 @@ def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):
     )
 
 
+def test_without_jinja2_it_says_how_to_install_it_too(db, tmp_path):
+    code = (
+        "import sys; sys.modules['jinja2'] = None; from tap_kondado.report.cli import main; "
+        f"sys.exit(main(['--duckdb', {str(db)!r}, '--output', {str(tmp_path / 'o.html')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "kondado-report: jinja2 is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
+    )
+    assert not (tmp_path / "o.html").exists()
+
+
 def test_help_names_the_default_schema_the_report_reads():
     """--help once said `main` on DuckDB: the default is what the dbt profiles build into, analytics."""
     import contextlib
