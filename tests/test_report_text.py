@@ -85,3 +85,10 @@ def test_empty_models_still_make_a_report(data):
     assert "All 0 pipelines ran on time with nothing odd." in out
     assert "No billable row this month: nothing to project." in out
     assert "  (no run)" in out
+
+
+def test_bad_data_gets_no_percentage(data):
+    bad = [dataclasses.replace(p, billable_rows=-40, projection_note="bad_data") for p in data.plans[:1]]
+    lines = _section(text.render(dataclasses.replace(data, plans=bad)), "Billable rows")
+    assert "%" not in lines[2]
+    assert "bad data" in lines[3]

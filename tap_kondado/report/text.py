@@ -82,7 +82,8 @@ def _plans(data: ReportData) -> list[str]:
         return lines
     lines.append(f"  {'account':<8} {'so far':>11} {'projected':>11} {'plan':>11} {'used':>6}  crosses the plan on")
     for plan in data.plans:
-        used = f"{plan.billable_rows / plan.plan_rows * 100:.0f}%" if plan.plan_rows else "-"
+        measurable = plan.plan_rows and plan.projection_note != "bad_data"  # as the page: no share of bad data
+        used = f"{plan.billable_rows / plan.plan_rows * 100:.0f}%" if measurable else "-"
         crosses = formats.day(plan.projected_limit_date) if plan.projected_limit_date else "-"
         lines.append(
             f"  {plan.client_id:<8} {formats.integer(plan.billable_rows):>11} "
