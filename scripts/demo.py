@@ -4,8 +4,9 @@ Without credentials: starts the local Kondado simulator on its planted scenario 
 cadences, some stalled, late or failing; its rate limits scaled by 0.05, the tap pacing itself to
 the same windows through the Meltano environment `demo`), runs `meltano run tap-kondado
 target-duckdb` into output/demo.duckdb, builds the dbt package there (`meltano invoke dbt-duckdb
-build`, with the scenario's plans as kondado_plan_rows), and prints a report: the loaded logs,
-the pipelines not on time, and each account's month against its plan. The run selects the status
+build`, with the scenario's plans as kondado_plan_rows), says how many logs the run loaded, and prints
+`kondado-report --format text` (health worst first with why, each account's month against its plan, the
+busiest) and writes its HTML page. The run selects the status
 streams too (TAP_KONDADO__SELECT, as the README shows for one run; meltano.yml selects the log
 streams only), so the planted failing and blocked pipelines show as `failing`, with Kondado's message.
 The simulator keeps its data in output/simulator.json and adds new logs each time it starts again,
@@ -27,7 +28,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import report
 
 from tap_kondado.simulator.scenario import PLAN_ROWS
 
@@ -56,6 +56,8 @@ PLUGINS = ("tap-kondado", "target-duckdb")
 DBT = "dbt-duckdb"  # the kondado package (transform/), built in the same DuckDB file
 TRIGGER = "kondado-trigger"  # retrains (scripts/retrain_example.py) once per delivery of new data
 RETRAIN_LOG = OUTPUT / "retrain.log"
+TAP_SCHEMA = "tap_kondado"  # where target-duckdb loads the streams (meltano.yml)
+LOG_STREAMS = ("pipeline_logs", "model_logs")
 
 
 def main() -> int:
@@ -76,17 +78,17 @@ def main() -> int:
     if real:
         api = env.get("TAP_KONDADO_API_URL") or "the Kondado API"
         print(f"TAP_KONDADO_KEY and TAP_KONDADO_TOKEN are set: reading {api} at 1 request/s, 20/min.")
-        db, before = REAL_DB, report.counts(REAL_DB)
+        db, before = REAL_DB, _log_counts(REAL_DB)
         _step("meltano run tap-kondado target-duckdb")
         _meltano(["run", "tap-kondado", "target-duckdb"], env)
         _build(db, env, environment=None)
         state_id = "dev:tap-kondado-to-target-duckdb"
     else:
-        db, before = DEMO_DB, report.counts(DEMO_DB)
+        db, before = DEMO_DB, _log_counts(DEMO_DB)
         full_refresh = not SIM_DATA.exists() or not DEMO_DB.exists()
         if not SIM_DATA.exists():  # a new simulated world: nothing loaded before belongs to it
             DEMO_DB.unlink(missing_ok=True)
-            before = report.counts(DEMO_DB)
+            before = _log_counts(DEMO_DB)
         simulator, url = _start_simulator(first=not SIM_DATA.exists())
         try:
             env.update(
@@ -112,11 +114,10 @@ def main() -> int:
     _retrain(db, env, environment=None if real else "demo")
 
     print()
-    print(report.render(db, before))
+    print(_loaded(db, before))
     print()
-    print(report.render_health(db))
-    print()
-    # --- the HTML report (kondado-report) from the dbt package's models ---------------------------
+    # --- the reports (kondado-report, text then HTML) from the dbt package's models ---------------------------
+    _text_report(db)
     _html_report(db)
     # ---------------------------------------------------------------------------------------------------------
     print(_bookmarks(state_id, env))
@@ -126,21 +127,60 @@ def main() -> int:
     return 0
 
 
+def _log_counts(db: Path) -> dict[str, int]:
+    """Rows per log table target-duckdb wrote (0 for a missing file or table): what a run added is the difference."""
+    counts = dict.fromkeys(LOG_STREAMS, 0)
+    if not db.exists():
+        return counts
+    with duckdb.connect(str(db), read_only=True) as conn:
+        landed = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [TAP_SCHEMA])
+        for (table,) in landed.fetchall():
+            if table in counts:
+                counts[table] = conn.execute(f"SELECT count(*) FROM {TAP_SCHEMA}.{table}").fetchone()[0]  # noqa: S608
+    return counts
+
+
+def _loaded(db: Path, before: dict[str, int]) -> str:
+    """One line: the logs this run loaded, per stream, and how many there are in all."""
+    after = _log_counts(db)
+    added = ", ".join(f"+{after[s] - before.get(s, 0):,} {s} ({after[s]:,} in all)" for s in LOG_STREAMS)
+    return f"Loaded into {db.relative_to(ROOT)} this run: {added}"
+
+
+def _models_built(db: Path) -> bool:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return bool(
+            conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'kondado_pipeline_health'"
+            ).fetchone()[0]
+        )
+
+
+def _kondado_report(*args: str) -> str:
+    """`kondado-report ARGS` from the project root (its dbt target/manifest.json names the schema); its stdout."""
+    result = subprocess.run(
+        [str(BIN / "kondado-report"), *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=600
+    )
+    if result.returncode != 0:
+        _fail(result.stderr.strip() or f"kondado-report exited {result.returncode}")
+    return result.stdout
+
+
+def _text_report(db: Path) -> None:
+    """The text report on stdout (`kondado-report --format text`), if the dbt build made the health models."""
+    if _models_built(db):
+        _step(f"kondado-report --duckdb {db.relative_to(ROOT)} --format text")
+        print(_kondado_report("--duckdb", str(db), "--format", "text"))
+
+
 def _html_report(db: Path) -> None:
     """output/kondado-report.html with `kondado-report`, if the dbt build made the health models; else one line."""
-    with duckdb.connect(str(db), read_only=True) as conn:
-        built = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'kondado_pipeline_health'"
-        ).fetchone()[0]
-    if not built:
+    if not _models_built(db):
         print(f"HTML report skipped: no kondado_pipeline_health in {db.relative_to(ROOT)} (the dbt build did not run)")
         return
     _step(f"kondado-report --duckdb {db.relative_to(ROOT)} --output {HTML_REPORT.relative_to(ROOT)}")
-    command = [str(BIN / "kondado-report"), "--duckdb", str(db), "--output", str(HTML_REPORT)]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600)
-    if result.returncode != 0:
-        _fail(result.stderr.strip() or f"kondado-report exited {result.returncode}")
-    print(f"HTML report: {result.stdout.strip()}")  # its path, size and build time
+    written = _kondado_report("--duckdb", str(db), "--output", str(HTML_REPORT))
+    print(f"HTML report: {written.strip()}")  # its path, size and build time
 
 
 def _has_credentials(env: dict[str, str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,24 @@ def test_writes_the_page_and_prints_its_path(db, tmp_path):
     assert result.stdout.startswith(f"{out} (")
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert out.stat().st_size < 5 * 1024 * 1024
+
+
+def test_text_format_prints_the_report_or_writes_it(db, tmp_path):
+    result = _run("--duckdb", str(db), "--format", "text")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Kondado report, kondado_as_of 2026-11-20 12:00 UTC")
+    assert "Pipelines' health: 6 of 8 pipelines need a look" in result.stdout
+    out = tmp_path / "report.txt"
+    result = _run("--duckdb", str(db), "--format", "text", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"{out} (")
+    assert out.read_text().startswith("Kondado report, ")
+
+
+def test_html_still_needs_an_output(db):
+    result = _run("--duckdb", str(db))
+    assert result.returncode == 2
+    assert "required for --format html: --output/-o" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -59,20 +78,29 @@ def test_unwritable_output_is_one_line(db, tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_schema_from_the_projects_dbt_profile(tmp_path):
+def _manifest(folder, schema):
+    folder.mkdir(parents=True, exist_ok=True)
+    node = {"schema": schema}
+    manifest = {"metadata": {"adapter_type": "duckdb"}, "nodes": {"model.kondado.kondado_pipeline_health": node}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_schema_from_dbts_manifest(tmp_path):
     db = tmp_path / "models.duckdb"
-    for schema in ("analytics", "elsewhere", "third"):  # the models in several schemas: the profile's is read
+    for schema in ("analytics", "elsewhere", "third"):  # the models in several schemas: the manifest's is read
         report_fixture.build_duckdb(db, schema=schema)
-    profiles = tmp_path / "transform" / "profiles" / "duckdb" / "profiles.yml"  # as meltano.yml's dbt-duckdb
-    profiles.parent.mkdir(parents=True)
-    profiles.write_text("kondado:\n  outputs:\n    dev: {type: duckdb, path: x.duckdb, schema: elsewhere}\n")
+    _manifest(tmp_path / "transform" / "target", "elsewhere")  # dbt_project.yml's target-path
     result = _run("--duckdb", str(db), "--output", "out.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "(schema elsewhere)" in (tmp_path / "out.html").read_text()
-    profiles.write_text("kondado: {outputs: {}}\n")
+    _manifest(tmp_path / "other-target", "third")
+    result = _run("--duckdb", str(db), "--output", "out.html", "--dbt-target-path", "other-target", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "(schema third)" in (tmp_path / "out.html").read_text()
+    (tmp_path / "transform" / "target" / "manifest.json").write_text('{"nodes": {}}')
     result = _run("--duckdb", str(db), "--output", "out.html", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "(schema analytics)" in (tmp_path / "out.html").read_text()  # no profile schema, several: the default
+    assert "(schema analytics)" in (tmp_path / "out.html").read_text()  # no schema recorded, several: the default
 
 
 def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):
@@ -85,6 +113,19 @@ def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):
     assert result.stderr == (
         "kondado-report: duckdb is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
     )
+
+
+def test_without_jinja2_it_says_how_to_install_it_too(db, tmp_path):
+    code = (
+        "import sys; sys.modules['jinja2'] = None; from tap_kondado.report.cli import main; "
+        f"sys.exit(main(['--duckdb', {str(db)!r}, '--output', {str(tmp_path / 'o.html')!r}]))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "kondado-report: jinja2 is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
+    )
+    assert not (tmp_path / "o.html").exists()
 
 
 def test_help_names_the_default_schema_the_report_reads():

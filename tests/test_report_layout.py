@@ -300,3 +300,15 @@ def test_worst_first_for_pipelines_and_models_alike(data):
     section = page.split('<section id="models-health">')[1].split("</section>")[0]
     badges = re.findall(r'<span class="badge (\w+)">', section)
     assert badges == ["failing", "stalled", "late", "inactive", "unknown", "warned", "on_time"]
+
+
+def test_the_page_inlines_report_css_and_its_headings_follow_the_constants(data, monkeypatch):
+    from importlib import resources
+
+    css = resources.files("tap_kondado.report").joinpath("report.css").read_text()
+    monkeypatch.setattr(layout, "STRIP_DAYS", 7)
+    monkeypatch.setattr(layout, "ROWS_DAYS", 10)
+    page = layout.render(data)
+    assert f"<style>\n{css}</style>" in page
+    assert "<h2>Runs over the last 7 days</h2>" in page
+    assert "<h2>Rows moved per day, per account, last 10 days</h2>" in page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import pickle
 import subprocess
@@ -100,19 +101,46 @@ def test_bad_postgres_url_is_one_clear_error():
     assert "secret" not in str(caught.value)
 
 
-def test_default_schema_comes_from_the_dbt_profile(tmp_path, monkeypatch):
-    profiles = tmp_path / "profiles.yml"
-    profiles.write_text(
-        "kondado:\n  target: duckdb\n  outputs:\n"
-        "    duckdb: {type: duckdb, path: x.duckdb, schema: \"{{ env_var('DBT_DUCKDB_SCHEMA', 'marts') }}\"}\n"
-        "    postgres: {type: postgres, schema: reporting}\n"
-    )
-    monkeypatch.delenv("DBT_DUCKDB_SCHEMA", raising=False)
-    assert query.profile_schema("duckdb", profiles) == "marts"
-    monkeypatch.setenv("DBT_DUCKDB_SCHEMA", "from_env")
-    assert query.profile_schema("duckdb", profiles) == "from_env"
-    assert query.profile_schema("postgres", profiles) == "reporting"
-    assert query.profile_schema("postgres", tmp_path / "absent.yml") is None
+def _manifest(folder, schema, adapter="duckdb"):
+    """A target/manifest.json as dbt writes it, cut to what the report reads."""
+    folder.mkdir(parents=True, exist_ok=True)
+    node = {"resource_type": "model", "schema": schema, "name": "kondado_pipeline_health"}
+    manifest = {"metadata": {"adapter_type": adapter}, "nodes": {"model.kondado.kondado_pipeline_health": node}}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def test_default_schema_comes_from_the_dbt_manifest(tmp_path, monkeypatch):
+    target = _manifest(tmp_path / "target", "marts")
+    assert query.manifest_schema("duckdb", target) == "marts"
+    assert query.manifest_schema("postgres", target) is None  # built by another engine: says nothing of this one
+    monkeypatch.setenv("DBT_TARGET_PATH", str(_manifest(tmp_path / "from-env", "from_env", adapter="postgres")))
+    assert query.manifest_schema("postgres") == "from_env"
+    assert query.manifest_schema("postgres", tmp_path / "absent") is None
+    monkeypatch.delenv("DBT_TARGET_PATH")
+    monkeypatch.chdir(tmp_path)
+    _manifest(tmp_path / "transform" / "target", "relative")
+    assert query.manifest_schema("duckdb") == "relative"  # transform/target under the working directory
+
+
+def test_a_manifest_without_the_model_or_not_json_names_no_schema(tmp_path):
+    target = _manifest(tmp_path / "target", "marts")
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["nodes"] = {"model.kondado.kondado_model_health": {"schema": "marts"}}
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    assert query.manifest_schema("duckdb", target) is None
+    (target / "manifest.json").write_text("{not json")
+    assert query.manifest_schema("duckdb", target) is None
+
+
+def test_the_manifests_schema_is_read_and_schema_still_wins(db, tmp_path):
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("CREATE SCHEMA marts")
+        for table in query.MODELS:
+            conn.execute(f"CREATE TABLE marts.{table} AS SELECT * FROM analytics.{table}")  # noqa: S608
+    target = _manifest(tmp_path / "target", "marts")
+    assert load(duckdb_file=str(db), dbt_target_path=target).schema == "marts"
+    assert load(duckdb_file=str(db), dbt_target_path=target, schema="analytics").schema == "analytics"
 
 
 def test_timestamps_with_a_time_zone_read_as_utc_whatever_the_machines_zone(db, tmp_path):
@@ -143,14 +171,3 @@ def test_empty_models_still_make_a_page(db):
     page = layout.render(data)
     assert "All 0 pipelines ran on time" in page
     assert "No billable row this month." in page
-
-
-def test_profile_schema_from_a_double_quoted_env_var_without_default(tmp_path, monkeypatch):
-    profiles = tmp_path / "profiles.yml"
-    profiles.write_text(
-        """p:\n  outputs:\n    pg: {type: postgres, schema: '{{ env_var("DBT_POSTGRES_SCHEMA") }}'}\n"""
-    )
-    monkeypatch.delenv("DBT_POSTGRES_SCHEMA", raising=False)
-    assert query.profile_schema("postgres", profiles) is None  # unset, no default: the engine's default applies
-    monkeypatch.setenv("DBT_POSTGRES_SCHEMA", "marts")
-    assert query.profile_schema("postgres", profiles) == "marts"

@@ -77,6 +77,8 @@ def test_wheel_ships_the_simulator_and_both_commands(wheel: Path):
         scripts = archive.read(entry_points).decode()
     for module in ("server", "data", "faults", "__main__"):
         assert f"tap_kondado/simulator/{module}.py" in names
+    for data in ("templates/report.html.j2", "report.css"):  # the report's page, read at render
+        assert f"tap_kondado/report/{data}" in names
     assert "tap-kondado = tap_kondado.tap:TapKondado.cli" in scripts
     assert "kondado-simulator = tap_kondado.simulator.__main__:main" in scripts
 

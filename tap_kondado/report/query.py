@@ -8,6 +8,7 @@ leaves as plain Python (int, float, str, bool, naive UTC datetime, date), so the
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -17,8 +18,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote
-
-import yaml
 
 # ---------------------------------------------------------------------------------------------------------------
 # THE COLUMN MAPPING: every model and column this module reads, by the role it plays in the report.
@@ -101,11 +100,11 @@ PROJECTION_DAYS = "projection_days"
 AS_OF_MODEL, AS_OF_COLUMN = PIPELINE_HEALTH, "kondado_as_of"
 # ---------------------------------------------------------------------------------------------------------------
 
-# Where the models are when --schema is not given: the schema of the engine's dbt profile,
-# transform/profiles/<engine>/profiles.yml as meltano.yml's dbt utilities use it (read at run time, relative to
-# the working directory, `{{ env_var('X', 'default') }}` resolved), else `analytics`, what both build into;
-# and if the models are not there but in exactly one other schema, that one.
-PROFILES_DIR = Path("transform/profiles")
+# Where the models are when --schema is not given: the schema dbt recorded for kondado_pipeline_health in its
+# manifest (target/manifest.json of the last build, when it was built with the same engine), else `analytics`,
+# what both engines' profiles build into; and if the models are not there but in exactly one other schema, that one.
+MANIFEST_NODE = f"model.kondado.{PIPELINE_HEALTH}"
+DEFAULT_TARGET_PATH = Path("transform/target")  # dbt_project.yml's target-path, relative to the working directory
 DEFAULT_SCHEMA = {"duckdb": "analytics", "postgres": "analytics"}
 
 STRIP_DAYS = 14
@@ -189,10 +188,19 @@ class ReportData:
         return self.as_of.date().replace(day=1)
 
 
-def load(*, duckdb_file: str | None = None, postgres_url: str | None = None, schema: str | None = None) -> ReportData:
-    """Read the models from one engine (exactly one of duckdb_file / postgres_url; "" = PG* variables)."""
+def load(
+    *,
+    duckdb_file: str | None = None,
+    postgres_url: str | None = None,
+    schema: str | None = None,
+    dbt_target_path: str | Path | None = None,
+) -> ReportData:
+    """Read the models from one engine (exactly one of duckdb_file / postgres_url; "" = PG* variables).
+
+    `dbt_target_path`: where dbt's manifest.json is (default: $DBT_TARGET_PATH, else transform/target).
+    """
     with _connect(duckdb_file, postgres_url) as (conn, source):
-        schema = schema or _find_schema(conn)
+        schema = schema or _find_schema(conn, dbt_target_path)
         has_as_of = _check_models(conn, schema)
         return _read(conn, schema, source, has_as_of=has_as_of)
 
@@ -285,9 +293,9 @@ class _Utf8Text:
         return bytes(data).decode("utf-8", errors="replace")
 
 
-def _find_schema(conn: _Connection) -> str:
-    """The profile's (or default) schema; if it lacks the models and exactly one other schema has them, that one."""
-    preferred = profile_schema(conn.engine) or DEFAULT_SCHEMA[conn.engine]
+def _find_schema(conn: _Connection, dbt_target_path: str | Path | None) -> str:
+    """The manifest's (or default) schema; if it lacks the models and exactly one other schema has them, that one."""
+    preferred = manifest_schema(conn.engine, dbt_target_path) or DEFAULT_SCHEMA[conn.engine]
     found = [
         s
         for (s,) in conn.rows(
@@ -300,29 +308,25 @@ def _find_schema(conn: _Connection) -> str:
     return found[0]
 
 
-# `{{ env_var('NAME') }}` or `{{ env_var("NAME", "default") }}`: the whole value, as Meltano's dbt profiles write it.
-_ENV_VAR = re.compile(r"""\{\{\s*env_var\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]*)['"]\s*)?\)\s*\}\}""")
+def manifest_schema(engine: str, target_path: str | Path | None = None) -> str | None:
+    """The schema dbt's last build put kondado_pipeline_health in, from target/manifest.json (None: not known).
 
-
-def profile_schema(engine: str, profiles: Path | None = None) -> str | None:
-    """The schema the engine's dbt profile builds into with its adapter (None: not found)."""
-    profiles = profiles or PROFILES_DIR / engine / "profiles.yml"
-    if not profiles.is_file():
-        return None
+    dbt resolved the profile, its env_var()s and any generate_schema_name override when it wrote this; a manifest
+    written for another engine's adapter says nothing about this one.
+    """
+    folder = Path(target_path or os.environ.get("DBT_TARGET_PATH") or DEFAULT_TARGET_PATH)
     try:
-        document = yaml.safe_load(profiles.read_text()) or {}
-    except (yaml.YAMLError, OSError):
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
-    for profile in document.values() if isinstance(document, dict) else []:
-        outputs = (profile.get("outputs") if isinstance(profile, dict) else None) or {}
-        for output in outputs.values() if isinstance(outputs, dict) else []:
-            if isinstance(output, dict) and output.get("type") == engine and output.get("schema"):  # dbt's adapter
-                text = str(output["schema"])
-                match = _ENV_VAR.fullmatch(text.strip())
-                if match:
-                    return os.environ.get(match.group(1)) or match.group(2) or None
-                return text if "{{" not in text else None
-    return None
+    if not isinstance(manifest, dict):
+        return None
+    adapter = (manifest.get("metadata") or {}).get("adapter_type")
+    node = (manifest.get("nodes") or {}).get(MANIFEST_NODE) or {}
+    schema = node.get("schema") if isinstance(node, dict) else None
+    if adapter not in (None, engine) or not isinstance(schema, str) or not schema:
+        return None
+    return schema
 
 
 def _check_models(conn: _Connection, schema: str) -> bool:
