@@ -53,7 +53,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 # every test that reads one runs on the worker that builds it, so each is built once a run, not once a worker:
 # the session builds by fixture, a module's own build by module and parameter (test_dbt_edges' two engines).
 SESSION_BUILDS = ("duckdb_built", "postgres_built")
-MODULE_BUILDS = {"test_time_zones": "built", "test_dbt_edges": "engine"}
+MODULE_BUILDS = {"test_time_zones": "built", "test_dbt_edges": "engine", "test_dbt_spark": "spark_built"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by marker, and before xdist reads the group marks

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SERIAL_MODULES
+from tests.conftest import MODULE_BUILDS, SERIAL_MODULES, SESSION_BUILDS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import run_tests
@@ -122,3 +122,23 @@ def test_the_readers_of_one_build_share_one_worker(tmp_path, capfd, monkeypatch)
     assert workers[("test_reads_the_build", "")] != workers[("test_needs_none", "")]
     for readers in [("test_reads_the_build", ""), ("test_edge", "duckdb"), ("test_edge", "postgres")]:
         assert len(workers[readers]) == 1, (readers, workers)
+
+
+def test_every_build_fixture_is_grouped():
+    """A build fixture (one named *built) left out of the groups is built once per worker that reads it: Spark's,
+    forgotten, was built twice a run (about 200 s each). One that only hands on a session build is grouped by it."""
+    tests = Path(__file__).resolve().parent
+    found = {
+        (path.stem, name, arguments)
+        for path in tests.glob("*.py")
+        for name, arguments in re.findall(r"^def (\w*built)\(([^)]*)\)", path.read_text(), flags=re.MULTILINE)
+    }
+    assert found, "no build fixture found: the pattern no longer matches"
+    ungrouped = {
+        (module, name)
+        for module, name, arguments in found
+        if name not in SESSION_BUILDS
+        and MODULE_BUILDS.get(module) != name
+        and not set(re.findall(r"\w+", arguments)) & set(SESSION_BUILDS)
+    }
+    assert ungrouped == set()
