@@ -50,10 +50,3 @@ class AnswerTimeoutError(KondadoTransientError):
         """Named as requests' own timeouts are: the same fault to the user."""
         super().__init__("request timed out")
         self.seconds = seconds
-
-
-def first_line(error: BaseException, secret: str = "") -> str:
-    """A driver's error as one line for a message (its name when it says nothing), `secret` masked in it."""
-    text = str(error).strip()
-    line = text.splitlines()[0] if text else type(error).__name__
-    return line.replace(secret, "***") if secret else line

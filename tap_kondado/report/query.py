@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from tap_kondado.messages import first_line
+
 # ---------------------------------------------------------------------------------------------------------------
 # THE COLUMN MAPPING: every model and column this module reads, by the role it plays in the report.
-# Names are issue 15's contract; a model that names one otherwise is aligned here, and only here.
+# Names are the report's contract with the package; a model that names one otherwise is aligned here, and only here.
 # ---------------------------------------------------------------------------------------------------------------
 PIPELINE_HEALTH = "kondado_pipeline_health"
 MODEL_HEALTH = "kondado_model_health"
@@ -232,7 +234,7 @@ class _DuckDB:
         try:
             self._conn = duckdb.connect(path, read_only=True)
         except duckdb.Error as error:
-            raise ReportError(f"cannot open {path} as DuckDB: {_first_line(error)}") from error
+            raise ReportError(f"cannot open {path} as DuckDB: {first_line(error)}") from error
         self._error = duckdb.Error
         # Timestamps with a time zone compare and convert in UTC, whatever the machine's zone (TZ).
         self.rows("SET TimeZone = 'UTC'")
@@ -241,7 +243,7 @@ class _DuckDB:
         try:
             return self._conn.execute(sql).fetchall()
         except self._error as error:
-            raise ReportError(f"DuckDB query failed: {_first_line(error)}") from error
+            raise ReportError(f"DuckDB query failed: {first_line(error)}") from error
 
     def close(self) -> None:
         self._conn.close()
@@ -260,7 +262,7 @@ class _Postgres:
         try:
             self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except (psycopg.Error, ValueError) as error:
-            reason = _scrubbed(_first_line(error), url)
+            reason = _scrubbed(first_line(error), url)
             raise ReportError(f"cannot connect to {_redacted(url) or 'PostgreSQL'}: {reason}") from None
         self._conn.execute("SET TIME ZONE 'UTC'")
         # Text as UTF-8 whatever the database's encoding: a SQL_ASCII one (which dbt builds fine) would otherwise
@@ -275,7 +277,7 @@ class _Postgres:
         try:
             return self._conn.execute(sql).fetchall()  # type: ignore[arg-type]
         except self._error as error:
-            raise ReportError(f"PostgreSQL query failed: {_first_line(error)}") from error
+            raise ReportError(f"PostgreSQL query failed: {first_line(error)}") from error
 
     def close(self) -> None:
         self._conn.close()
@@ -598,11 +600,6 @@ def _scrubbed(message: str, url: str | None) -> str:
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)?(.*)", re.DOTALL)
 # `password=...` in a URL's query (any case), up to the next `&` or the end.
 _PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword=)([^&#]*)")
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _missing_extra(module: str) -> str:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tap_kondado.errors import first_line
+from tap_kondado.messages import first_line
 from tap_kondado.trigger.model import TriggerError
 from tap_kondado.trigger.store import LANDING_COMMAND, WarehouseStore
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tap_kondado.errors import first_line
+from tap_kondado.messages import first_line
 from tap_kondado.trigger.model import TriggerError
 from tap_kondado.trigger.store import WarehouseStore
 
