@@ -22,6 +22,7 @@ from tap_kondado.report.query import (
     Plan,
     ReportData,
     ReportError,
+    missing_extra,
     shown_health,
 )
 from tap_kondado.report.quiet_hours import quiet_spans
@@ -64,8 +65,7 @@ def _template() -> tuple[Any, Any]:
         import jinja2  # noqa: PLC0415 (the report extra's: missing, it is one line, not a traceback)
         from markupsafe import Markup  # noqa: PLC0415
     except ImportError as error:
-        msg = "jinja2 is not installed: install the report's extra, pip install 'tap-kondado[report]'"
-        raise ReportError(msg) from error
+        raise ReportError(missing_extra("jinja2")) from error
 
     def escaped(value: object) -> object:
         # html.escape's entities (&#x27;, &quot;), the ones the page always had, rather than markupsafe's.

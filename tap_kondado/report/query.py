@@ -228,7 +228,7 @@ class _DuckDB:
         try:
             import duckdb  # noqa: PLC0415 (the optional extra: missing, it is one line, not a traceback)
         except ImportError as error:
-            raise ReportError(_missing_extra("duckdb")) from error
+            raise ReportError(missing_extra("duckdb")) from error
         if not Path(path).is_file():
             raise ReportError(f"no DuckDB file at {path}")
         try:
@@ -256,7 +256,7 @@ class _Postgres:
         try:
             import psycopg  # noqa: PLC0415 (as duckdb above)
         except ImportError as error:
-            raise ReportError(_missing_extra("psycopg")) from error
+            raise ReportError(missing_extra("psycopg")) from error
         if url and not url.startswith(("postgresql://", "postgres://")):
             raise ReportError(f"not a PostgreSQL URL (postgresql://user:password@host:port/db): {_redacted(url)}")
         try:
@@ -602,5 +602,6 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)?(.*)", re.DOTALL)
 _PASSWORD_PARAMETER = re.compile(r"(?i)(\bpassword=)([^&#]*)")
 
 
-def _missing_extra(module: str) -> str:
+def missing_extra(module: str) -> str:
+    """The one line for a module of the report's extra that is not installed."""
     return f"{module} is not installed: install the report's extra, pip install 'tap-kondado[report]'"
