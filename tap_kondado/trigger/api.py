@@ -140,7 +140,8 @@ class ApiTrigger:
         return not items or record.get(ITEM_COLUMN[stream]) in items
 
     def _commit(self, batch: Batch) -> None:
-        newest = max(batch.deliveries, key=lambda d: d.log_id).describe()
+        # by time, then id: the two streams' log ids are separate sequences
+        newest = max(batch.deliveries, key=lambda d: (d.created_at or datetime.datetime.min, d.log_id)).describe()
         self._save(batch.horizon, newest, len(batch.deliveries))
 
     def _save(self, state: dict[str, Any], newest: str | None, count: int) -> None:

@@ -100,6 +100,7 @@ class Checkpoint:
     last_delivery: str | None = None  # Delivery.describe() of the newest delivery consumed
     deliveries: int = 0  # deliveries consumed so far
     committed_at: datetime.datetime | None = None
+    last_delivery_at: datetime.datetime | None = None  # that delivery's createdAt (naive UTC): newest across streams
 
 
 @dataclass

@@ -26,7 +26,9 @@ LANDING_COMMAND = {
     "duckdb": "meltano run tap-kondado target-duckdb",
     "postgres": "meltano run tap-kondado target-postgres",
 }
-_CHECKPOINT_COLUMNS = "consumer, stream, last_log_id, last_delivery, deliveries, committed_at"
+_CHECKPOINT_COLUMNS = "consumer, stream, last_log_id, last_delivery, deliveries, committed_at, last_delivery_at"
+# Added after the table's first release: a store made before it has no such column until the next save.
+_LATER_COLUMN = "last_delivery_at"
 
 
 class Cursor(Protocol):
@@ -186,12 +188,26 @@ class WarehouseStore:
         with self._read() as cursor:
             if CHECKPOINT_TABLE not in self.existing_tables(cursor):
                 return []
-            sql = f"SELECT {_CHECKPOINT_COLUMNS} FROM {self.table(CHECKPOINT_TABLE)}"
+            columns = _CHECKPOINT_COLUMNS
+            if _LATER_COLUMN not in self.checkpoint_columns(cursor):
+                columns = columns.replace(_LATER_COLUMN, f"NULL AS {_LATER_COLUMN}")
+            sql = f"SELECT {columns} FROM {self.table(CHECKPOINT_TABLE)}"
             if consumer is None:
                 cursor.execute(sql + " ORDER BY consumer, stream")
             else:
                 cursor.execute(sql + f" WHERE consumer = {self.placeholder} ORDER BY stream", [consumer])
-            return [Checkpoint(*row[:5], committed_at=_naive_utc(row[5])) for row in cursor.fetchall()]
+            return [
+                Checkpoint(*row[:5], committed_at=_naive_utc(row[5]), last_delivery_at=_naive_utc(row[6]))
+                for row in cursor.fetchall()
+            ]
+
+    def checkpoint_columns(self, cursor: Cursor) -> set[str]:
+        p = self.placeholder
+        cursor.execute(
+            f"SELECT column_name FROM information_schema.columns WHERE table_schema = {p} AND table_name = {p}",
+            [self.schema, CHECKPOINT_TABLE],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
     def save(self, checkpoints: list[Checkpoint]) -> None:
         """Write checkpoint rows in one transaction (creating the table the first time)."""
@@ -201,11 +217,13 @@ class WarehouseStore:
             for row in checkpoints:
                 cursor.execute(
                     f"INSERT INTO {self.table(CHECKPOINT_TABLE)} ({_CHECKPOINT_COLUMNS}) "
-                    f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (consumer, stream) DO UPDATE SET "
+                    f"VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}) ON CONFLICT (consumer, stream) DO UPDATE SET "
                     "last_log_id = excluded.last_log_id, last_delivery = excluded.last_delivery, "
-                    "deliveries = excluded.deliveries, committed_at = excluded.committed_at",
-                    [row.consumer, row.stream, row.last_log_id, row.last_delivery, row.deliveries, row.committed_at],
-                )
+                    "deliveries = excluded.deliveries, committed_at = excluded.committed_at, "
+                    "last_delivery_at = excluded.last_delivery_at",
+                    [row.consumer, row.stream, row.last_log_id, row.last_delivery, row.deliveries, row.committed_at,
+                     row.last_delivery_at],
+                )  # fmt: skip
 
     def forget(self, consumer: str) -> None:
         with self.connection(write=True) as cursor:
@@ -219,9 +237,11 @@ class WarehouseStore:
         cursor.execute(
             f"CREATE TABLE IF NOT EXISTS {self.table(CHECKPOINT_TABLE)} ("
             "consumer VARCHAR NOT NULL, stream VARCHAR NOT NULL, last_log_id BIGINT NOT NULL, "
-            "last_delivery VARCHAR, deliveries BIGINT NOT NULL, committed_at TIMESTAMP, "
+            "last_delivery VARCHAR, deliveries BIGINT NOT NULL, committed_at TIMESTAMP, last_delivery_at TIMESTAMP, "
             "PRIMARY KEY (consumer, stream))"
         )
+        # a table made before the column: both engines add it once
+        cursor.execute(f"ALTER TABLE {self.table(CHECKPOINT_TABLE)} ADD COLUMN IF NOT EXISTS {_LATER_COLUMN} TIMESTAMP")
 
 
 def _delivery(stream: str, row: tuple[Any, ...]) -> Delivery:

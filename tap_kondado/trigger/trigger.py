@@ -31,9 +31,11 @@ class Check:
             )
         if self.waiting_for:
             return f"{self.consumer} waits for {', '.join(self.waiting_for)} to deliver (--all)"
-        last = [c.last_delivery for c in self.checkpoints.values() if c.last_delivery]
-        if last:
-            return f"nothing new for {self.consumer} since {max(last, key=_log_number)}"
+        delivered = [c for c in self.checkpoints.values() if c.last_delivery]
+        if delivered:
+            # by time: the two streams' log ids are separate sequences (a checkpoint from before the column: oldest)
+            newest = max(delivered, key=lambda c: c.last_delivery_at or datetime.datetime.min)
+            return f"nothing new for {self.consumer} since {newest.last_delivery}"
         if self.checkpoints:
             newest = max(c.last_log_id for c in self.checkpoints.values())
             return f"nothing new for {self.consumer} since log {newest} (its starting point)"
@@ -119,12 +121,11 @@ class Trigger:
         for stream, newest_id in batch.horizon.items():
             old = previous.get(stream)
             mine = [d for d in batch.deliveries if d.stream == stream]
-            last = max(mine, key=lambda d: d.log_id).describe() if mine else (old.last_delivery if old else None)
             count = (old.deliveries if old else 0) + len(mine)
-            rows.append(Checkpoint(self.consumer, stream, newest_id, last, count, now))
+            if mine:
+                newest = max(mine, key=lambda d: d.log_id)
+                last, last_at = newest.describe(), newest.created_at
+            else:
+                last, last_at = (old.last_delivery, old.last_delivery_at) if old else (None, None)
+            rows.append(Checkpoint(self.consumer, stream, newest_id, last, count, now, last_at))
         self.store.save(rows)
-
-
-def _log_number(described: str) -> int:
-    """The log id in a Delivery.describe() text, to pick the newest."""
-    return int(described.split(",", 1)[0].removeprefix("log "))
