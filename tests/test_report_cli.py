@@ -103,27 +103,16 @@ def test_schema_from_dbts_manifest(tmp_path):
     assert "(schema analytics)" in (tmp_path / "out.html").read_text()  # no schema recorded, several: the default
 
 
-def test_without_the_report_extra_it_says_how_to_install_it(tmp_path):
+@pytest.mark.parametrize("module", ["duckdb", "jinja2"])
+def test_without_the_report_extra_it_says_how_to_install_it(db, tmp_path, module):
     code = (
-        "import sys; sys.modules['duckdb'] = None; from tap_kondado.report.cli import main; "
-        f"sys.exit(main(['--duckdb', 'x.duckdb', '--output', {str(tmp_path / 'o.html')!r}]))"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 1
-    assert result.stderr == (
-        "kondado-report: duckdb is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
-    )
-
-
-def test_without_jinja2_it_says_how_to_install_it_too(db, tmp_path):
-    code = (
-        "import sys; sys.modules['jinja2'] = None; from tap_kondado.report.cli import main; "
+        f"import sys; sys.modules[{module!r}] = None; from tap_kondado.report.cli import main; "
         f"sys.exit(main(['--duckdb', {str(db)!r}, '--output', {str(tmp_path / 'o.html')!r}]))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
     assert result.stderr == (
-        "kondado-report: jinja2 is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
+        f"kondado-report: {module} is not installed: install the report's extra, pip install 'tap-kondado[report]'\n"
     )
     assert not (tmp_path / "o.html").exists()
 

@@ -143,31 +143,37 @@ measured as (
     left join schedule on schedule.{{ key }} = latest.{{ key }}
     -- a status observed after kondado_as_of is not known yet
     left join {{ statuses }} as status on status.{{ key }} = latest.{{ key }} and status.observed_at <= {{ as_of }}
+),
+
+judged as (
+    select
+        measured.*,
+        coalesce(abs(row_count_zscore) >= {{ kondado_number_var('kondado_volume_zscore', 3) }}, false) as volume_anomaly,
+        coalesce(duration_zscore >= {{ kondado_number_var('kondado_duration_zscore', 3) }}, false) as slow_run,
+        coalesce(zero_row_streak >= {{ kondado_number_var('kondado_zero_row_streak_runs', 3) }}, false)
+            as zero_row_streak_flagged,
+        -- why its health cannot be known yet, in the words the report shows; null once it can (or it fails first)
+        case
+            when status in ({{ failing }}) or status = 'not_active' then null
+            when runs < {{ kondado_number_var('kondado_min_runs', 4) }}
+                then 'fewer than {{ kondado_number_var("kondado_min_runs", 4) }} runs: no cadence yet'
+            when expected_gap_hours is null
+                or (not is_pinned and history_days < {{ kondado_number_var('kondado_min_history_days', 7) }})
+                then coalesce(schedule_summary, 'no cadence yet')
+        end as unknown_reason
+    from measured
 )
 
 select
-    measured.*,
-    coalesce(abs(row_count_zscore) >= {{ kondado_number_var('kondado_volume_zscore', 3) }}, false) as volume_anomaly,
-    coalesce(duration_zscore >= {{ kondado_number_var('kondado_duration_zscore', 3) }}, false) as slow_run,
-    coalesce(zero_row_streak >= {{ kondado_number_var('kondado_zero_row_streak_runs', 3) }}, false)
-        as zero_row_streak_flagged,
-    -- why health is unknown, in the words the report shows (null when it is known)
-    case
-        when status in ({{ failing }}) or status = 'not_active' then null
-        when runs < {{ kondado_number_var('kondado_min_runs', 4) }}
-            then 'fewer than {{ kondado_number_var("kondado_min_runs", 4) }} runs: no cadence yet'
-        when expected_gap_hours is null or (not is_pinned and history_days < {{ kondado_number_var('kondado_min_history_days', 7) }})
-            then schedule_summary
-    end as unknown_reason,
+    judged.*,
     case
         when status in ({{ failing }}) then 'failing'
         when status = 'not_active' then 'inactive'
-        when runs < {{ kondado_number_var('kondado_min_runs', 4) }} or expected_gap_hours is null then 'unknown'
-        when not is_pinned and history_days < {{ kondado_number_var('kondado_min_history_days', 7) }} then 'unknown'
+        when unknown_reason is not null then 'unknown'
         when runs_missed >= {{ kondado_number_var('kondado_stalled_runs_missed', 3) }} then 'stalled'
         when runs_missed >= 1 then 'late'
         else 'on_time'
     end as health,
     {{ as_of }} as kondado_as_of
-from measured
+from judged
 {% endmacro %}
