@@ -257,6 +257,29 @@ def snapshot(warehouse: Any) -> dict[str, Any]:
     }
 
 
+def built_tables(warehouse: Any) -> dict[str, list[dict[str, Any]]]:
+    """The incremental models' rows by id, without built_at (when each row was written)."""
+    tables = {"kondado_pipeline_runs": "id", "kondado_model_runs": "id", "kondado_pipeline_deliveries": "log_id"}
+    return {
+        name: [
+            {k: v for k, v in row.items() if k != "built_at"}
+            for row in sorted(warehouse.model(name), key=lambda r: r[key])
+        ]
+        for name, key in tables.items()
+    }
+
+
+def edit_a_loaded_log(sim: Simulator) -> dict[str, Any]:
+    """As Kondado edits a log after it was loaded: the newest pipeline log (created after the builds'
+    kondado_as_of, so the answers checked against the simulator's logs stay as they were) moves 1,000 more rows,
+    its updatedAt stamped now."""
+    newest = max(
+        (r for r in sim.visible("pipeline_logs", TEST_KEY) if to_integer(r.get("row_count")) is not None),
+        key=lambda record: (parse_time(record["createdAt"]), record["id"]),
+    )
+    return sim.update_log("pipeline_logs", newest["id"], row_count=to_integer(newest["row_count"]) + 1000)
+
+
 def utc_now() -> datetime.datetime:
     """Now, naive UTC (as the warehouses hold times)."""
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -277,6 +300,8 @@ def build_all(
     new logs and new statuses, both after that as_of, the same build.
     `after_scratch()`, called once the build at the fixed kondado_as_of is done (before later tests rebuild
     parts of the models), gives results["report"]: what the report tests read."""
+    # The tap's lookback from the first run on: the window it re-reads is placed from what earlier runs kept.
+    env = {**env, "TAP_KONDADO_LOOKBACK_HOURS": "48"}
     results: dict[str, Any] = {"sim": sim, "warehouse": warehouse, "env": env, "utility": utility}
     results["started"] = as_of_of(sim)
     # The clock around the first run: its build's default kondado_as_of (dbt's start) falls between, however
@@ -303,12 +328,22 @@ def build_all(
 
     while utc_now() <= as_of:
         time.sleep(0.1)
-    sim.append("pipeline_logs", 30)  # created now, after as_of
+    appended = {record["id"] for record in sim.append("pipeline_logs", 30)}  # created now, after as_of
+    results["new_logs"] = len(appended & {record["id"] for record in sim.visible("pipeline_logs", TEST_KEY)})
     sim.append("model_logs", 10)
     meltano("run", "tap-kondado", loader, env=with_statuses(env))  # new statuses too, observed after as_of
     meltano("invoke", utility, "build", "--vars", vars_, env=env)
     results["incremental"] = snapshot(warehouse)
     results["statuses_after"] = landed_statuses(warehouse)
+
+    # A log edited after it was loaded: the tap's lookback re-reads it, the target replaces it, the next build
+    # rewrites its day; then the same build from scratch (--full-refresh) must answer the same.
+    results["edited_log"] = edit_a_loaded_log(sim)
+    meltano("run", "tap-kondado", loader, env=env)
+    meltano("invoke", utility, "build", "--vars", vars_, env=env)
+    results["edited"] = {**snapshot(warehouse), "tables": built_tables(warehouse)}
+    meltano("invoke", utility, "build", "--full-refresh", "--vars", vars_, env=env)
+    results["full_refresh"] = {**snapshot(warehouse), "tables": built_tables(warehouse)}
     return results
 
 
@@ -317,12 +352,11 @@ class PackageChecks:
 
     def test_deliveries_are_the_runs_that_moved_rows(self, built):
         """kondado_pipeline_deliveries against the simulator's own logs, counted here."""
-        as_of = built["as_of"]
         logs = {}
         for record in built["sim"].visible("pipeline_logs", TEST_KEY):
             created = parse_time(record["createdAt"])
             pipeline = to_id(record.get("pipeline_id"))
-            if created is not None and created.replace(tzinfo=None) <= as_of and pipeline is not None:
+            if created is not None and pipeline is not None:  # every loaded log, after kondado_as_of too
                 logs[record["id"]] = (pipeline, created, record["id"], to_integer(record["row_count"]))
         expected, seen = {}, {}
         for pipeline, _, log_id, rows in sorted(logs.values()):
@@ -410,18 +444,29 @@ class PackageChecks:
 
     def test_an_incremental_run_and_build_give_the_answers_of_the_build_from_scratch(self, built):
         scratch, incremental = built["scratch"], built["incremental"]
-        assert incremental["runs"] == scratch["runs"]  # the new logs are after kondado_as_of
+        # the new logs are in the runs model, and after kondado_as_of: the answers are unchanged
+        assert incremental["runs"]["n"] == scratch["runs"]["n"] + built["new_logs"]
+        assert built["new_logs"] > 0
         assert {k: v for k, v in incremental.items() if k != "runs"} == {
             k: v for k, v in scratch.items() if k != "runs"
         }
         loaded = built["warehouse"].rows("SELECT max(id) AS newest FROM tap_kondado.pipeline_logs")[0]["newest"]
-        assert loaded > scratch["runs"]["newest"], "the incremental run loaded the new logs"
+        assert loaded == incremental["runs"]["newest"] > scratch["runs"]["newest"]
         # It observed every status again, after kondado_as_of: the build kept the observations made by then.
         before, after = built["statuses"]["pipeline_status"], built["statuses_after"]["pipeline_status"]
         assert len(after) == 2 * len(before)
         assert all(row["observed_at"] > built["as_of"] for row in after[len(before) :])
         kept = {row["pipeline_id"]: row["status_observed_at"] for row in incremental["pipeline_health"]}
         assert kept == {int(row["pipeline_id"]): row["observed_at"] for row in before}
+
+    def test_an_incremental_build_after_an_edit_is_the_build_from_scratch(self, built):
+        """The edited log merged by the incremental build: every model, row for row, as --full-refresh builds it."""
+        edited, full_refresh = built["edited"], built["full_refresh"]
+        assert edited == full_refresh
+        log = built["edited_log"]
+        for table, key in (("kondado_pipeline_runs", "id"), ("kondado_pipeline_deliveries", "log_id")):
+            assert next(r["row_count"] for r in edited["tables"][table] if r[key] == log["id"]) == log["row_count"]
+        assert edited["pipeline_health"] == built["incremental"]["pipeline_health"]  # the edit is after as_of
 
     def test_every_column_of_every_model_is_described(self, built):
         built_columns = defaultdict(set)

@@ -49,7 +49,8 @@ def spark_built(tmp_path_factory, scenario_now):
     tmp = tmp_path_factory.mktemp("dbt-spark")
     sim = scenario.scenario_simulator(now=scenario_now)
     try:
-        config = config_for(sim.url, rate_limits=DEMO_LIMITS)
+        # with the lookback from the first run: the window it re-reads is placed from what earlier runs kept
+        config = {**config_for(sim.url, rate_limits=DEMO_LIMITS), "lookback_hours": 48}
         catalog = json.loads(run_tap(config, args=("--discover",)).stdout)
         for entry in catalog["streams"]:  # the log streams and the status streams, as a user selects them
             root = next(m for m in entry["metadata"] if m["breadcrumb"] == [])
@@ -73,16 +74,34 @@ def spark_built(tmp_path_factory, scenario_now):
         landed = time.monotonic() - started
         # "Now": after every status the run observed.
         as_of = scenario.utc_now().replace(microsecond=0) + datetime.timedelta(seconds=1)
-        spark(
-            [str(SPARK_BIN / "dbt"), "build", "--vars", scenario.build_vars(as_of)], env, cwd=PROJECT_ROOT / "transform"
-        )
-        yield {
+        dbt = [str(SPARK_BIN / "dbt"), "build", "--vars", scenario.build_vars(as_of)]
+        spark(dbt, env, cwd=PROJECT_ROOT / "transform")
+        built = {
             "sim": sim,
             "as_of": as_of,
             "models": tmp / "spark" / "warehouse" / f"{scenario.MODELS_SCHEMA}.db",
             "land_seconds": landed,
             "build_seconds": time.monotonic() - started - landed,
         }
+        built["scratch"] = answers(built)
+        # Then new logs and an edited one, an incremental tap run (its lookback re-reads the edit) appended to the
+        # tables, an incremental build (insert_overwrite of the days it rewrites), and --full-refresh.
+        sim.append("pipeline_logs", 30)
+        sim.append("model_logs", 10)
+        built["edited_log"] = scenario.edit_a_loaded_log(sim)
+        state = tap.final_state
+        tap = run_tap(config, state, args=("--catalog", str(tmp / "catalog.json")))
+        assert tap.returncode == 0, tap.stderr[-3000:]
+        (tmp / "messages.jsonl").write_text(tap.stdout)
+        spark(
+            [str(SPARK_BIN / "python"), str(PROJECT_ROOT / "scripts" / "spark_land.py"), str(tmp / "messages.jsonl")],
+            env,
+        )
+        spark(dbt, env, cwd=PROJECT_ROOT / "transform")
+        built["incremental"] = {**answers(built), "tables": tables(built)}
+        spark([*dbt, "--full-refresh"], env, cwd=PROJECT_ROOT / "transform")
+        built["full_refresh"] = {**answers(built), "tables": tables(built)}
+        yield built
     finally:
         sim.stop()
 
@@ -93,11 +112,32 @@ def spark(command, env, cwd=PROJECT_ROOT):
 
 
 def model(built, name):
-    """A model's rows, from the Parquet files Spark wrote."""
+    """A model's rows, from the Parquet files Spark wrote (in a folder per day when it is partitioned)."""
     with duckdb.connect() as conn:
-        result = conn.execute(f"SELECT * FROM read_parquet('{built['models'] / name}/*.parquet')")  # noqa: S608
+        files = f"{built['models'] / name}/**/*.parquet"
+        result = conn.execute(f"SELECT * FROM read_parquet('{files}', hive_partitioning = true)")  # noqa: S608
         names = [d[0] for d in result.description]
         return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def answers(built):
+    """The health and monthly models, in a stable order."""
+    return {
+        "pipeline_health": sorted(model(built, "kondado_pipeline_health"), key=lambda r: r["pipeline_id"]),
+        "model_health": sorted(model(built, "kondado_model_health"), key=lambda r: r["model_id"]),
+        "monthly": sorted(model(built, "kondado_billable_rows_monthly"), key=lambda r: (r["client_id"], r["month"])),
+    }
+
+
+def tables(built):
+    """The incremental models' rows by id, without built_at."""
+    keys = {"kondado_pipeline_runs": "id", "kondado_model_runs": "id", "kondado_pipeline_deliveries": "log_id"}
+    return {
+        name: [
+            {k: v for k, v in r.items() if k != "built_at"} for r in sorted(model(built, name), key=lambda r: r[key])
+        ]
+        for name, key in keys.items()
+    }
 
 
 def test_flags_exactly_the_planted_pipelines_and_models(spark_built):
@@ -118,3 +158,17 @@ def test_monthly_numbers_to_the_row(spark_built):
     loaded = scenario.monthly_as_loaded(model(spark_built, "kondado_billable_rows_monthly"))
     scenario.assert_monthly_matches(loaded, expected)
     assert any(key[0] == 3 and row["is_current_month"] for key, row in expected.items())
+
+
+def test_an_incremental_build_is_the_build_from_scratch(spark_built):
+    """New logs after kondado_as_of leave the answers as they were; the edited log is merged; every model equals
+    --full-refresh's, row for row."""
+    incremental, full_refresh = spark_built["incremental"], spark_built["full_refresh"]
+    assert incremental == full_refresh
+    log = spark_built["edited_log"]
+    for table, key in (("kondado_pipeline_runs", "id"), ("kondado_pipeline_deliveries", "log_id")):
+        rows = incremental["tables"][table]
+        assert next(r["row_count"] for r in rows if r[key] == log["id"]) == log["row_count"]
+        assert len(rows) == len({r[key] for r in rows})  # every version landed, one row per log
+    # the new logs and the edit are after kondado_as_of: the answers are the first build's
+    assert {k: v for k, v in incremental.items() if k != "tables"} == spark_built["scratch"]

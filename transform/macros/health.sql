@@ -1,6 +1,6 @@
 {#- One row per pipeline or model (`kind`) from its runs (runs_ago 1 = the latest) and its latest status.
     The rules are the README's, exactly. -#}
-{% macro kondado_health(kind, runs, statuses) %}
+{% macro kondado_health(kind, runs, statuses, run_hours) %}
 {%- set key = kind ~ '_id' -%}
 {%- set name = kind ~ '_name' -%}
 {%- set as_of = kondado_as_of() -%}
@@ -8,41 +8,22 @@
 {%- set double = kondado_type_double() -%}
 {%- set baseline = kondado_number_var('kondado_baseline_runs', 20) | int -%}
 {%- set min_baseline = kondado_number_var('kondado_min_baseline_runs', 5) -%}
+{#- the latest runs the rules read: the volume and duration baselines and the latest gaps -#}
+{%- set recent = [baseline, 20, kondado_number_var('kondado_gap_runs', 20) | int] | max + 1 -%}
 {%- set failing = "'error_building_tables', 'too_many_consecutive_failed_builds', "
     ~ "'too_many_consecutive_failed_builds__blocked'" -%}
-with totals as (
-    -- its logs up to kondado_as_of, counted over all of them; newer_runs: how many of the runs model's are later
-    -- (its runs_ago counts from the build's kondado_as_of; here they count from this query's)
-    select
-        {{ key }},
-        min(runs_ago) - 1 as newer_runs,
-        count(*) as runs,
-        min(created_at) as first_run_at,
-        max(created_at) as last_run_at,
-        sum(case when created_at > {{ dbt.dateadd('day', -7, as_of) }} then 1 else 0 end) as runs_last_7d,
-        -- the latest runs in a row that moved no rows
-        coalesce(min(case when coalesce(row_count, -1) <> 0 then runs_ago end) - min(runs_ago), count(*))
-            as zero_row_streak
-    from {{ runs }}
-    where created_at <= {{ as_of }}
-    group by {{ key }}
+{%- set columns = ['id', 'client_id', key, name, 'created_at', 'row_count', 'execution_time_seconds', 'gap_hours',
+    'run_number'] + (['initial_savepoint', 'new_savepoint'] if savepoints else []) -%}
+with totals as {{ kondado_materialized() }} (
+    -- its runs up to kondado_as_of: how many, the first and the latest, those of the last 7 days, the latest in a
+    -- row that moved no rows, and history_start (the first of its latest `recent` and of those of the
+    -- kondado_schedule_days before its last)
+    {{ kondado_run_totals(key, runs, as_of, recent) }}
 ),
 
 history as {{ kondado_materialized() }} (
-    -- the logs the rules read, runs_ago 1 the latest by kondado_as_of: the latest kondado_baseline_runs + 1, and
-    -- those of the kondado_schedule_days before its last run
-    select
-        runs.id, runs.client_id, runs.{{ key }}, runs.{{ name }}, runs.created_at, runs.row_count,
-        runs.execution_time_seconds, runs.gap_hours,
-        {% if savepoints %}runs.initial_savepoint, runs.new_savepoint,{% endif %}
-        runs.runs_ago - totals.newer_runs as runs_ago
-    from {{ runs }} as runs
-    inner join totals on totals.{{ key }} = runs.{{ key }}
-    where runs.created_at <= {{ as_of }}
-        and (
-            runs.runs_ago - totals.newer_runs <= {{ [baseline, 20] | max + 1 }}
-            or runs.created_at >= {{ dbt.dateadd('day', -(kondado_number_var('kondado_schedule_days', 28) | int), 'totals.last_run_at') }}
-        )
+    -- its latest `recent` runs up to kondado_as_of, runs_ago 1 the latest
+    {{ kondado_latest_runs(key, runs, as_of, recent, columns) }}
 ),
 
 stats as (
@@ -97,7 +78,7 @@ latest as (
     where latest.runs_ago = 1
 ),
 
-{{ kondado_schedule_ctes(kind, 'history', 'totals', as_of) }},
+{{ kondado_schedule_ctes(kind, 'history', 'totals', as_of, runs, run_hours) }},
 
 measured as (
     select
@@ -177,3 +158,121 @@ select
     {{ as_of }} as kondado_as_of
 from judged
 {% endmacro %}
+
+{#- Per item, from its runs up to `as_of` (see kondado_health's totals). -#}
+{% macro kondado_run_totals(key, runs, as_of, recent) %}
+  {{- return(adapter.dispatch('kondado_run_totals', 'kondado')(key, runs, as_of, recent)) -}}
+{% endmacro %}
+
+{#- Counted over every run: one pass, and one more for history_start. -#}
+{% macro default__kondado_run_totals(key, runs, as_of, recent) %}
+    {%- set schedule_days = kondado_number_var('kondado_schedule_days', 28) | int %}
+    select counted.*, reach.history_start
+    from (
+        select
+            {{ key }},
+            max(run_number) as last_run_number,
+            count(*) as runs,
+            min(created_at) as first_run_at,
+            max(created_at) as last_run_at,
+            sum(case when created_at > {{ dbt.dateadd('day', -7, as_of) }} then 1 else 0 end) as runs_last_7d,
+            coalesce(max(run_number) - max(case when coalesce(row_count, -1) <> 0 then run_number end), count(*))
+                as zero_row_streak
+        from {{ runs }}
+        where created_at <= {{ as_of }}
+        group by {{ key }}
+    ) as counted
+    inner join (
+        select runs.{{ key }}, min(runs.created_at) as history_start
+        from {{ runs }} as runs
+        inner join (
+            select {{ key }}, max(run_number) as last_run_number, max(created_at) as last_run_at
+            from {{ runs }}
+            where created_at <= {{ as_of }}
+            group by {{ key }}
+        ) as latest on latest.{{ key }} = runs.{{ key }}
+        where runs.created_at <= {{ as_of }}
+            and (
+                runs.run_number > latest.last_run_number - {{ recent }}
+                or runs.created_at >= {{ dbt.dateadd('day', -schedule_days, 'latest.last_run_at') }}
+            )
+        group by runs.{{ key }}
+    ) as reach on reach.{{ key }} = counted.{{ key }}
+{% endmacro %}
+
+{#- PostgreSQL: each item's facts found by the runs model's index on (item, created_at), a few rows each, as the
+    run numbers count them (runs: its latest run's number); its items listed by a loose index scan. -#}
+{% macro postgres__kondado_run_totals(key, runs, as_of, recent) %}
+    {%- set schedule_days = kondado_number_var('kondado_schedule_days', 28) | int %}
+    {%- set latest_first = 'order by r.created_at desc, r.id desc' %}
+    with recursive items as (
+        select min({{ key }}) as {{ key }} from {{ runs }}
+        union all
+        select (select min(r.{{ key }}) from {{ runs }} as r where r.{{ key }} > items.{{ key }})
+        from items
+        where items.{{ key }} is not null
+    )
+    select
+        items.{{ key }},
+        latest.run_number as last_run_number,
+        latest.run_number as runs,
+        first_run.created_at as first_run_at,
+        latest.created_at as last_run_at,
+        latest.run_number - coalesce(week_before.run_number, 0) as runs_last_7d,
+        latest.run_number - coalesce(last_moved.run_number, 0) as zero_row_streak,
+        least(coalesce(oldest_recent.created_at, first_run.created_at), window_first.created_at) as history_start
+    from items
+    cross join lateral (
+        select r.run_number, r.created_at from {{ runs }} as r
+        where r.{{ key }} = items.{{ key }} and r.created_at <= {{ as_of }} {{ latest_first }} limit 1
+    ) as latest
+    cross join lateral (
+        select r.created_at from {{ runs }} as r where r.{{ key }} = items.{{ key }} order by r.created_at limit 1
+    ) as first_run
+    cross join lateral (
+        select r.created_at from {{ runs }} as r
+        where r.{{ key }} = items.{{ key }} and r.created_at >= {{ dbt.dateadd('day', -schedule_days, 'latest.created_at') }}
+        order by r.created_at limit 1
+    ) as window_first
+    left join lateral (
+        select r.run_number from {{ runs }} as r
+        where r.{{ key }} = items.{{ key }} and r.created_at <= {{ dbt.dateadd('day', -7, as_of) }} {{ latest_first }} limit 1
+    ) as week_before on true
+    left join lateral (
+        select r.run_number from {{ runs }} as r
+        where r.{{ key }} = items.{{ key }} and r.created_at <= {{ as_of }} and coalesce(r.row_count, -1) <> 0
+        {{ latest_first }} limit 1
+    ) as last_moved on true
+    left join lateral (
+        select r.created_at from {{ runs }} as r
+        where r.{{ key }} = items.{{ key }} and r.created_at <= {{ as_of }} {{ latest_first }} offset {{ recent - 1 }} limit 1
+    ) as oldest_recent on true
+    where items.{{ key }} is not null
+{% endmacro %}
+{% macro redshift__kondado_run_totals(key, runs, as_of, recent) %}{{ default__kondado_run_totals(key, runs, as_of, recent) }}{% endmacro %}
+
+{#- Each item's latest `recent` runs up to `as_of` (`columns` of them), with runs_ago. -#}
+{% macro kondado_latest_runs(key, runs, as_of, recent, columns) %}
+  {{- return(adapter.dispatch('kondado_latest_runs', 'kondado')(key, runs, as_of, recent, columns)) -}}
+{% endmacro %}
+{% macro default__kondado_latest_runs(key, runs, as_of, recent, columns) %}
+    select
+        {%- for column in columns %} runs.{{ column }},{% endfor %}
+        totals.last_run_number - runs.run_number + 1 as runs_ago
+    from {{ runs }} as runs
+    inner join totals on totals.{{ key }} = runs.{{ key }}
+    where runs.created_at <= {{ as_of }} and runs.run_number > totals.last_run_number - {{ recent }}
+{% endmacro %}
+{% macro postgres__kondado_latest_runs(key, runs, as_of, recent, columns) %}
+    select
+        {%- for column in columns %} latest.{{ column }},{% endfor %}
+        totals.last_run_number - latest.run_number + 1 as runs_ago
+    from totals
+    cross join lateral (
+        select {{ columns | join(', ') }} from {{ runs }} as r
+        where r.{{ key }} = totals.{{ key }} and r.created_at <= {{ as_of }}
+        order by r.created_at desc, r.id desc
+        limit {{ recent }}
+    ) as latest
+{% endmacro %}
+{% macro redshift__kondado_latest_runs(key, runs, as_of, recent, columns) %}{{ default__kondado_latest_runs(key, runs, as_of, recent, columns) }}{% endmacro %}

@@ -1,8 +1,10 @@
-{#- The schedule of each pipeline or model, learned from its own runs (`history`: its latest logs up to
-    kondado_as_of and those of the kondado_schedule_days before its last; `totals`: first_run_at per key), as CTEs
-    ending in `schedule`: one row per `key` with expected_gap_hours, history_days, next_run_due_at (UTC),
-    next_run_due_local, runs_missed and schedule_summary. The rule is the README's ("The rules"), exactly. -#}
-{% macro kondado_schedule_ctes(kind, history, totals, as_of) %}
+{#- The schedule of each pipeline or model, learned from its own runs, as CTEs ending in `schedule`: one row per
+    `key` with expected_gap_hours, history_days, next_run_due_at (UTC), next_run_due_local, runs_missed and
+    schedule_summary. `history`: its latest logs up to kondado_as_of (runs_ago); `totals`: per key first_run_at,
+    last_run_at and history_start (the first of its latest logs and of those of the kondado_schedule_days before
+    its last); `runs`: the runs model; `run_hours`: the run-hours model. The rule is the README's ("The rules"),
+    exactly. -#}
+{% macro kondado_schedule_ctes(kind, history, totals, as_of, runs, run_hours) %}
 {%- set key = kind ~ '_id' -%}
 {%- set zone = kondado_time_zone() -%}
 {%- set pinned = kondado_pinned_gaps(kind) -%}
@@ -13,32 +15,13 @@
 {%- set late_gaps = kondado_number_var('kondado_late_after_gaps', 0.5) -%}
 {%- set late_minutes = kondado_number_var('kondado_late_min_minutes', 10) -%}
 {%- set as_of_local = kondado_to_local(as_of, zone) -%}
-run_moments as {{ kondado_materialized() }} (
-    -- one row per run: the logs of one item at the same createdAt are one run; with its local hour of the week
-    select
-        {{ key }},
-        created_at,
-        {{ kondado_to_local('created_at', zone) }} as local_at,
-        cast({{ kondado_iso_weekday(kondado_to_local('created_at', zone)) }} as integer) - 1 as local_dow,
-        cast(extract(hour from {{ kondado_to_local('created_at', zone) }}) as integer) as local_hour,
-        cast(extract(minute from {{ kondado_to_local('created_at', zone) }}) as integer) as local_minute,
-        row_number() over (partition by {{ key }} order by created_at desc) as moments_ago
-    from {{ history }}
-    group by {{ key }}, created_at
-),
-
+{%- set local = kondado_to_local('runs.created_at', zone) -%}
 learned_gaps as (
-    -- the median of the gaps between its latest runs: the gap expected within the hours it runs in
+    -- the median of the gaps between its latest runs: the gap expected within the hours it runs in (a log at
+    -- the same createdAt as the one before it is the same run: gap 0, not counted)
     select {{ key }}, {{ kondado_median('gap_hours') }} as learned_gap_hours
-    from (
-        select
-            {{ key }},
-            moments_ago,
-            {{ kondado_hours_between('lag(created_at) over (partition by ' ~ key ~ ' order by created_at)', 'created_at') }}
-                as gap_hours
-        from run_moments
-    ) as gaps
-    where moments_ago <= {{ gap_runs }} and gap_hours > 0
+    from {{ history }}
+    where runs_ago <= {{ gap_runs }} and gap_hours > 0
     group by {{ key }}
 ),
 
@@ -56,28 +39,41 @@ learning_windows as {{ kondado_materialized() }} (
     -- does not unlearn them)
     select
         {{ key }},
-        min(created_at) as first_run_at,
-        max(created_at) as last_run_at,
-        max(local_at) as last_local_at,
-        greatest(min(created_at), {{ dbt.dateadd('day', -(kondado_number_var('kondado_schedule_days', 28) | int), 'max(created_at)') }})
+        history_start as first_run_at,
+        last_run_at,
+        {{ kondado_to_local('last_run_at', zone) }} as last_local_at,
+        greatest(history_start, {{ dbt.dateadd('day', -(kondado_number_var('kondado_schedule_days', 28) | int), 'last_run_at') }})
             as window_start
-    from run_moments
-    group by {{ key }}
+    from {{ totals }}
 ),
 
 slot_days as (
-    -- each local day it ran in an hour of the week: how many runs, the first one's minute
-    select
-        run_moments.{{ key }},
-        local_dow,
-        local_hour,
-        cast(local_at as date) as local_day,
-        count(*) as runs,
-        min(local_minute) as first_minute
-    from run_moments
-    inner join learning_windows on learning_windows.{{ key }} = run_moments.{{ key }}
-    where run_moments.created_at >= learning_windows.window_start
-    group by run_moments.{{ key }}, local_dow, local_hour, cast(local_at as date)
+    -- each local day it ran in an hour of the week: how many runs, the first one's minute. The hours wholly within
+    -- its window from the run-hours model; the one or two that an end of its window cuts through, from its runs.
+    select hours.{{ key }}, hours.local_dow, hours.local_hour, hours.local_day, hours.runs, hours.first_minute
+    from {{ run_hours }} as hours
+    inner join learning_windows on learning_windows.{{ key }} = hours.{{ key }}
+    where hours.first_run_at >= learning_windows.window_start and hours.last_run_at <= {{ as_of }}
+    union all
+    select {{ key }}, local_dow, local_hour, local_day, count(*) as runs, min(local_minute) as first_minute
+    from (
+        select distinct
+            runs.{{ key }},
+            runs.created_at,
+            cast({{ local }} as date) as local_day,
+            cast(extract(hour from {{ local }}) as integer) as local_hour,
+            cast({{ kondado_iso_weekday(local) }} as integer) - 1 as local_dow,
+            cast(extract(minute from {{ local }}) as integer) as local_minute
+        from {{ run_hours }} as hours
+        inner join learning_windows on learning_windows.{{ key }} = hours.{{ key }}
+        inner join {{ runs }} as runs
+            on runs.{{ key }} = hours.{{ key }}
+            and runs.created_at >= hours.first_run_at and runs.created_at <= hours.last_run_at
+        where hours.last_run_at >= learning_windows.window_start and hours.first_run_at <= {{ as_of }}
+            and (hours.first_run_at < learning_windows.window_start or hours.last_run_at > {{ as_of }})
+            and runs.created_at >= learning_windows.window_start and runs.created_at <= {{ as_of }}
+    ) as cut_hours
+    group by {{ key }}, local_dow, local_hour, local_day
 ),
 
 slot_ranks as (
@@ -154,22 +150,55 @@ local_hours as {{ kondado_materialized() }} (
     ) as calendar
 ),
 
-due_runs as (
-    -- the runs its schedule asks for: in each hour of the week it runs in, runs_per_hour runs (one when its gap is an
-    -- hour or more) from that hour's usual first minute, an expected gap apart
+active_hours as {{ kondado_materialized() }} (
+    -- those of the hours that it runs in, with that hour of the week's runs and first minute
     select
         local_hours.{{ key }},
-        {{ dbt.dateadd(
-            'second',
-            'cast(60 * active_slots.first_minute + minutes.n * 3600 * local_hours.expected_gap_hours as ' ~ dbt.type_bigint() ~ ')',
-            'local_hours.local_hour_start') }} as due_local
+        local_hours.expected_gap_hours,
+        local_hours.local_hour_start,
+        active_slots.runs_per_hour,
+        active_slots.first_minute
     from local_hours
     inner join active_slots
         on active_slots.{{ key }} = local_hours.{{ key }}
         and active_slots.local_dow = local_hours.local_dow
         and active_slots.local_hour = local_hours.local_hour
+),
+
+hour_limits as (
+    -- the last of those hours whose runs are read: kondado_as_of's (runs_missed counts the runs due before it), or
+    -- the second of them that can hold a run due after its last (the next one due is in one of the two)
+    select ranked.{{ key }}, max(ranked.local_hour_start) as second_hour, count(*) as hours
+    from (
+        select
+            active_hours.{{ key }},
+            active_hours.local_hour_start,
+            row_number() over (partition by active_hours.{{ key }} order by active_hours.local_hour_start) as hour_rank
+        from active_hours
+        inner join tolerances on tolerances.{{ key }} = active_hours.{{ key }}
+        where {{ dbt.dateadd('hour', 1, 'active_hours.local_hour_start') }} > {{ dbt.dateadd(
+            'second', 'cast(1800 * tolerances.expected_gap_hours as ' ~ dbt.type_bigint() ~ ')', 'tolerances.last_local_at') }}
+    ) as ranked
+    where ranked.hour_rank <= 2
+    group by ranked.{{ key }}
+),
+
+due_runs as (
+    -- the runs its schedule asks for: in each hour of the week it runs in, runs_per_hour runs (one when its gap is an
+    -- hour or more) from that hour's usual first minute, an expected gap apart
+    select
+        active_hours.{{ key }},
+        {{ dbt.dateadd(
+            'second',
+            'cast(60 * active_hours.first_minute + minutes.n * 3600 * active_hours.expected_gap_hours as ' ~ dbt.type_bigint() ~ ')',
+            'active_hours.local_hour_start') }} as due_local
+    from active_hours
     inner join minutes
-        on minutes.n < active_slots.runs_per_hour and minutes.n * local_hours.expected_gap_hours < 1
+        on minutes.n < active_hours.runs_per_hour and minutes.n * active_hours.expected_gap_hours < 1
+    left join hour_limits on hour_limits.{{ key }} = active_hours.{{ key }}
+    where hour_limits.hours is null or hour_limits.hours < 2
+        or active_hours.local_hour_start <= hour_limits.second_hour
+        or active_hours.local_hour_start <= {{ as_of_local }}
     union all
     -- pinned by hand: every expected gap after its last run, whatever the hour, to the horizon
     select

@@ -26,7 +26,8 @@
     'kondado_min_runs', 'kondado_min_history_days', 'kondado_schedule_days', 'kondado_schedule_min_share',
     'kondado_gap_runs', 'kondado_late_after_gaps', 'kondado_late_min_minutes', 'kondado_stalled_runs_missed',
     'kondado_expected_gap_hours', 'kondado_baseline_runs', 'kondado_min_baseline_runs', 'kondado_volume_zscore',
-    'kondado_duration_zscore', 'kondado_zero_row_streak_runs', 'kondado_offline',
+    'kondado_duration_zscore', 'kondado_zero_row_streak_runs', 'kondado_offline', 'kondado_history_start_date',
+    'kondado_lookback_hours',
   ]) }}
 {% endmacro %}
 

@@ -12,6 +12,7 @@ with monthly as (
         count(*) as runs,
         sum(case when row_count < 0 then 1 else 0 end) as negative_runs
     from {{ ref('stg_kondado__pipeline_logs') }}
+    where created_at <= {{ as_of }}
     group by 1, 2
 ),
 

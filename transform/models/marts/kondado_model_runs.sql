@@ -1,7 +1,12 @@
--- One row per model log id, with the hours since the same model's previous run.
-select
-    runs.*,
-    {{ kondado_hours_between(
-        'lag(created_at) over (partition by model_id order by created_at, id)', 'created_at') }} as gap_hours,
-    row_number() over (partition by model_id order by created_at desc, id desc) as runs_ago
-from {{ ref('stg_kondado__model_logs') }} as runs
+-- One row per model log id, with the hours since the same model's previous run, its run number and the rows moved
+-- up to it. Incremental: the days staging rewrote, and every day after.
+{{ config(
+    materialized='incremental',
+    unique_key='id',
+    incremental_strategy=kondado_incremental_strategy(),
+    partition_by=kondado_partition_by('created_date'),
+    indexes=kondado_indexes([{'columns': ['id']}, {'columns': ['built_at']}, {'columns': ['model_id', 'created_at']}, {'columns': ['created_at']}]),
+    on_schema_change='append_new_columns'
+) }}
+{{ kondado_runs('model', ref('stg_kondado__model_logs'), [
+    'id', 'client_id', 'model_id', 'model_name', 'created_at', 'updated_at', 'row_count', 'execution_time_seconds']) }}

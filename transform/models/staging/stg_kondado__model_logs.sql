@@ -1,7 +1,16 @@
--- Model logs typed, one row per id (latest updatedAt wins), none created after kondado_as_of, none unreadable.
+-- Model logs typed, one row per id (latest updatedAt wins), from kondado_history_start_date on, none unreadable.
+-- Incremental as the pipeline logs' model.
+{{ config(
+    materialized='incremental',
+    unique_key='id',
+    incremental_strategy=kondado_incremental_strategy(),
+    partition_by=kondado_partition_by('created_date'),
+    indexes=kondado_indexes([{'columns': ['id']}, {'columns': ['built_at']}, {'columns': ['created_at']}]),
+    on_schema_change='append_new_columns'
+) }}
 {%- set loaded = kondado_source('model_logs') %}
 {%- set types = kondado_column_types(loaded) %}
-with typed as (
+{%- set typed -%}
     select
         cast(id as {{ dbt.type_bigint() }}) as id,
         cast(client_id as {{ dbt.type_bigint() }}) as client_id,
@@ -12,6 +21,11 @@ with typed as (
         cast(row_count as {{ dbt.type_bigint() }}) as row_count,
         cast(execution_time_seconds as {{ kondado_type_double() }}) as execution_time_seconds
     from {{ loaded }}
+{%- endset %}
+{%- set incremental = kondado_is_incremental() %}
+{%- set start = kondado_staging_rebuild_start(typed) if incremental else none %}
+with typed as (
+    {{ typed }}
 ),
 
 versions as (
@@ -20,9 +34,14 @@ versions as (
         row_number() over (partition by id order by updated_at desc nulls last) as version_rank
     from typed
     -- a log without an id, a model_id or a createdAt answers nothing: kondado_unreadable_logs counts it
-    where created_at <= {{ kondado_as_of() }} and id is not null and model_id is not null
+    where id is not null and model_id is not null and created_at is not null
+        {{- kondado_history_condition('created_at') }}
+        {{- kondado_rebuilt_days('created_at', start, incremental) }}
 )
 
-select id, client_id, model_id, model_name, created_at, updated_at, row_count, execution_time_seconds
+select
+    id, client_id, model_id, model_name, created_at, updated_at, row_count, execution_time_seconds,
+    cast(created_at as date) as created_date,
+    {{ kondado_built_at() }} as built_at
 from versions
 where version_rank = 1
