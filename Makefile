@@ -49,7 +49,7 @@ bench: setup                   ## pacing, CPU and memory; start_date seek; lookb
 	$(BIN)/python benchmarks/bench_status_memory.py
 	$(BIN)/python benchmarks/bench_trigger.py
 
-bench-dbt: setup               ## the dbt package on 3.9 million logs: full and hourly builds, DuckDB and PostgreSQL
+bench-dbt: setup spark         ## the dbt package on 3.9 million logs: full and hourly builds, DuckDB, PostgreSQL, Spark
 	MELTANO_SEND_ANONYMOUS_USAGE_STATS=false $(BIN)/meltano install utility dbt-duckdb dbt-postgres
 	$(BIN)/python benchmarks/bench_health.py
 

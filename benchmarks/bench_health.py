@@ -1,14 +1,16 @@
-"""A `kondado` package build on DuckDB and PostgreSQL at scale: 300 pipelines every 10 minutes for 90 days (about
-3.9 million logs) and 50 models every hour, loaded straight into each warehouse; `dbt run` with the project's
-dbt utility for that engine (`meltano install` first), then one hour of new logs and `dbt run` again, as an
-hourly schedule runs it. Prints both builds' times, the dbt process's peak memory and each model's time from
-dbt's run_results.json.
+"""A `kondado` package build on DuckDB, PostgreSQL and Spark at scale: 300 pipelines every 10 minutes for 90 days
+(about 3.9 million logs) and 50 models every hour, loaded straight into each warehouse; `dbt run` with the
+project's dbt utility for that engine (`meltano install` first; Spark: `make spark`), then one hour of new logs
+and `dbt run` again, as an hourly schedule runs it (the incremental models add that hour). Prints both builds'
+times (dbt's own elapsed time, and the process's with dbt's start-up), peak memory (with Spark's JVM) and each
+model's time from dbt's run_results.json.
 
-    .venv/bin/python benchmarks/bench_health.py [--engine duckdb|postgres|both] [--pipelines 300] [--days 90]
+    .venv/bin/python benchmarks/bench_health.py [--engine duckdb|postgres|spark|all] [--pipelines 300] [--days 90]
         [--transform OTHER/transform]
 
 `--transform` builds another checkout's package on the same data (an earlier version, to compare). PostgreSQL
-runs on a throwaway server from the machine's binaries (tests/postgres.py), in UTC.
+runs on a throwaway server from the machine's binaries (tests/postgres.py), in UTC; Spark in local mode with the
+profile transform/profiles/spark, its tables in a temporary directory.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import psycopg
 
@@ -68,6 +72,10 @@ class Engine:
 
     def dbt_env(self) -> dict[str, str]:
         raise NotImplementedError
+
+    def bin_dir(self) -> Path:
+        """Where the engine's dbt is: its Meltano utility's venv."""
+        return UTILITIES / self.utility / "venv" / "bin"
 
     def logs_sql(self, pipelines: int, start: str, stop: str, first_id: str) -> str:
         """Create or append (`first_id` the id before the first) the logs of every item from `start` to `stop`."""
@@ -171,34 +179,140 @@ class Postgres(Engine):
         self.server.stop()
 
 
-ENGINES = {"duckdb": DuckDB, "postgres": Postgres}
+class Spark(Engine):
+    """Spark in local mode (transform/profiles/spark), its Parquet tables under a temporary DBT_SPARK_DIR, the logs
+    generated there with the column names spark_land.py gives (lower case) and ids computed from (time, item), so
+    no window over all of them."""
+
+    name, profiles = "Spark", "profiles/spark"
+
+    def __init__(self, tmp: Path) -> None:
+        self.dir = tmp / "spark"
+        self.bin = ROOT / ".venv-spark" / "bin"
+        if not (self.bin / "dbt").exists():
+            sys.exit("no .venv-spark: run `make spark` first")
+
+    def execute(self, sql):
+        env = {**os.environ, **self.dbt_env()}
+        subprocess.run([self.bin / "python", "-c", _SPARK_EXECUTE, str(ROOT / "scripts"), sql], check=True, env=env)
+
+    def create_sql(self):
+        return "create schema if not exists tap_kondado"
+
+    def logs_sql(self, pipelines, start, stop, first_id):
+        def logs(table, items, count, step, columns):
+            return f"""
+create table if not exists tap_kondado.{table} using parquet as select * from (
+    select 0 as id, {columns} from (select 0 as {items}, timestamp '{start}' as ts)) where false;
+insert into tap_kondado.{table}
+select ({first_id.format(table=table)}) + ((unix_timestamp(ts) - unix_timestamp(timestamp '{start}')) div {step}
+        * {count} + {items} + 1) as id, {columns}
+from (select id as {items} from range({count})) as items
+lateral view explode(sequence(timestamp '{start}', timestamp '{stop}', interval {step} seconds)) as ts"""  # noqa: S608
+
+        def lower(columns):
+            return columns.replace('"createdAt"', "createdat").replace('"updatedAt"', "updatedat")
+
+        hashes = {"hash_a": "abs(hash({0}, ts))", "hash_b": "abs(hash(ts, {0}))"}
+        pipeline_columns = lower(PIPELINE_COLUMNS.format(**{k: v.format("p") for k, v in hashes.items()}))
+        model_columns = MODEL_COLUMNS.format(hash_c="abs(hash(m, ts))", hash_d="abs(hash(ts, m))")
+        pipeline_columns = pipeline_columns.replace("'Pipeline ' || p", "concat('Pipeline ', p)")
+        model_columns = lower(model_columns).replace("'Model ' || m", "concat('Model ', m)")
+        pipeline_columns = pipeline_columns.replace("cast(null as varchar)", "cast(null as string)")
+        return ";".join(
+            [
+                logs("pipeline_logs", "p", pipelines, 600, pipeline_columns),
+                logs("model_logs", "m", MODELS, 3600, model_columns),
+            ]
+        )
+
+    def count(self):
+        env = {**os.environ, **self.dbt_env()}
+        sql = "select count(*) from tap_kondado.pipeline_logs"
+        done = subprocess.run(
+            [self.bin / "python", "-c", _SPARK_EXECUTE, str(ROOT / "scripts"), sql], check=True, env=env,
+            capture_output=True, text=True,
+        )  # fmt: skip
+        return int(done.stdout.split()[-1])
+
+    def dbt_env(self):
+        return {"DBT_SPARK_DIR": str(self.dir)}
+
+    def bin_dir(self):
+        return self.bin
 
 
-def build(engine: Engine, transform: Path, tmp: Path, as_of: datetime.datetime) -> tuple[float, int, dict]:
-    """One `dbt run`: (seconds, the dbt process's peak RSS in MiB, each model's seconds)."""
-    bin_dir = UTILITIES / engine.utility / "venv" / "bin"
+ENGINES = {"duckdb": DuckDB, "postgres": Postgres, "spark": Spark}
+
+
+class Build(NamedTuple):
+    wall: float  # the dbt process, start to exit
+    dbt: float  # dbt's own elapsed time (run_results.json): the models and hooks, not its start-up
+    peak_mib: int
+    models: dict[str, float]
+
+
+def build(engine: Engine, transform: Path, tmp: Path, as_of: datetime.datetime, *select: str) -> Build:
+    """One `dbt run` (of `select`, else every model)."""
+    bin_dir = engine.bin_dir()
     peak_file = tmp / "peak_rss"
     env = {**os.environ, **engine.dbt_env(), "DBT_TARGET_PATH": str(tmp / "target"), "DBT_LOG_PATH": str(tmp / "logs")}
     env["PEAK_RSS_FILE"] = str(peak_file)
     vars_ = json.dumps({"kondado_as_of": as_of.isoformat() + "Z"})
     # dbt's own script run by peak_rss.py, which records that process's high-water mark (not the loader's).
     command = [bin_dir / "python", ROOT / "benchmarks" / "peak_rss.py", bin_dir / "dbt", "run"]
-    command += ["--profiles-dir", engine.profiles, "--vars", vars_]
+    command += ["--profiles-dir", engine.profiles, "--vars", vars_, *(["--select", *select] if select else [])]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=transform, env=env, capture_output=True, text=True, check=False)
+    with subprocess.Popen(command, cwd=transform, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as dbt:
+        tree_peak = TreePeak(dbt.pid)  # with Spark's JVM, which dbt starts as a child
+        output = dbt.communicate()[0].decode(errors="replace")
+        tree_peak.stop()
     seconds = time.monotonic() - started
-    if done.returncode:
-        sys.exit(f"dbt run on {engine.name} failed:\n{done.stdout[-4000:]}{done.stderr[-2000:]}")
-    peak_mib = int(peak_file.read_text()) // 1024
-    results = json.loads((tmp / "target" / "run_results.json").read_text())["results"]
-    return seconds, peak_mib, {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results}
+    if dbt.returncode:
+        sys.exit(f"dbt run on {engine.name} failed:\n{output[-6000:]}")
+    peak_mib = max(int(peak_file.read_text()) // 1024, tree_peak.mib)
+    run_results = json.loads((tmp / "target" / "run_results.json").read_text())
+    models = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in run_results["results"]}
+    return Build(seconds, run_results["elapsed_time"], peak_mib, models)
+
+
+class TreePeak:
+    """The highest total RSS of a process and its descendants, sampled every 0.2 s from /proc."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.mib, self._done = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.2):
+            parents: dict[int, int] = {}
+            rss: dict[int, int] = {}
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    try:
+                        fields = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines())
+                    except (OSError, ValueError):
+                        continue
+                    parents[int(entry.name)] = int(fields.get("PPid", "0"))
+                    rss[int(entry.name)] = int(fields.get("VmRSS", "0 kB").split()[0])
+            tree, grew = {self.pid}, True
+            while grew:
+                more = {pid for pid, parent in parents.items() if parent in tree} - tree
+                tree |= more
+                grew = bool(more)
+            self.mib = max(self.mib, sum(rss.get(pid, 0) for pid in tree) // 1024)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def bench(engine_name: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         engine = ENGINES[engine_name](tmp)
-        if not (UTILITIES / engine.utility / "venv" / "bin" / "dbt").exists():
+        if not (engine.bin_dir() / "dbt").exists():
             sys.exit(f"the {engine.utility} utility is not installed: run `meltano install` first")
         try:
             engine.execute(engine.create_sql())
@@ -208,28 +322,33 @@ def bench(engine_name: str, args: argparse.Namespace) -> None:
             append = "select max(id) from tap_kondado.{table}"
             engine.execute(engine.logs_sql(args.pipelines, str(END + TEN_MINUTES), str(END + HOUR), append))
             hourly = build(engine, args.transform, tmp, END + HOUR)
+            idle = build(engine, args.transform, tmp, END + HOUR, "tag:no_such_tag")  # dbt starting, no model
         finally:
             engine.close()
     print(
         f"{engine.name}, {args.pipelines} pipelines every 10 min for {args.days} days ({logs:,} logs), {args.transform}"
     )
-    for label, (seconds, peak, _) in (("full build", full), ("after one hour of new logs", hourly)):
-        print(f"  {label:28} {seconds:6.1f} s, dbt's peak memory {peak} MiB")
-    timings = full[2]
+    for label, run in (("full build", full), ("after one hour of new logs", hourly)):
+        print(
+            f"  {label:28} {run.dbt:6.1f} s by dbt's clock, {run.wall:6.1f} s the process, {run.peak_mib} MiB at peak"
+        )
+    print(f"  {'dbt run of no model':28} {idle.wall:6.1f} s the process (dbt starting up)")
+    timings = full.models
+    print(f"  {'model':40} {'full':>8} {'hourly':>8}")
     for name, seconds in sorted(timings.items(), key=lambda item: -item[1]):
-        print(f"  {name:40} {seconds:6.2f} s")
+        print(f"  {name:40} {seconds:6.2f} s {hourly.models.get(name, 0):6.2f} s")
     health = sum(seconds for name, seconds in timings.items() if name.endswith("_health"))
     print(f"  health models: {health:.2f} s, {100 * health / sum(timings.values()):.0f}% of the models' time")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", choices=[*ENGINES, "both"], default="both")
+    parser.add_argument("--engine", choices=[*ENGINES, "all"], default="all")
     parser.add_argument("--pipelines", type=int, default=300)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--transform", type=Path, default=ROOT / "transform")
     args = parser.parse_args()
-    for name in ENGINES if args.engine == "both" else [args.engine]:
+    for name in ENGINES if args.engine == "all" else [args.engine]:
         bench(name, args)
 
 
@@ -247,3 +366,19 @@ with duckdb.connect(sys.argv[1]) as conn:
 
 if __name__ == "__main__":
     main()
+
+_SPARK_EXECUTE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pyspark.sql import SparkSession
+from spark_land import spark_conf
+builder = SparkSession.builder.enableHiveSupport()
+for key, value in spark_conf().items():
+    builder = builder.config(key, value)
+spark = builder.getOrCreate()
+for statement in sys.argv[2].split(";"):
+    if statement.strip():
+        rows = spark.sql(statement).collect()
+print(rows[0][0] if rows else "")
+spark.stop()
+"""
