@@ -244,6 +244,10 @@ def test_a_plan_for_an_account_with_no_log_warns(engine):
         ({"kondado_plan_rows": {"\u0661": 100}}, "kondado_plan_rows: account '\u0661' is not a client_id"),
         ({"kondado_plan_rows": {"1": 2**63}}, "kondado_plan_rows: 9223372036854775808 rows is more than"),
         ({"kondado_source_schema": 'tap"kondado'}, "kondado_source_schema must be a schema name, not 'tap\"kondado'"),
+        (
+            {"kondado_history_start_date": "01/11/2026"},
+            "kondado_history_start_date must be a date such as 2026-01-01, not '01/11/2026'",
+        ),
     ],
 )
 def test_a_var_that_cannot_be_meant_stops_the_build_with_a_line_naming_it(engine, vars_, message):

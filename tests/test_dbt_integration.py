@@ -11,6 +11,7 @@ times.
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import json
 import os
@@ -43,6 +44,10 @@ SPARK_DBT = PROJECT_ROOT / ".venv-spark" / "bin" / "dbt"
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres), "spark"])
 def engine(request, tmp_path) -> tuple[str, dict[str, str]]:
     """The engine's name and dbt's environment: every file it writes in tmp_path, a database of its own."""
+    return request.param, _settings(request.param, request, tmp_path)
+
+
+def _settings(name: str, request, tmp_path: Path) -> dict[str, str]:
     settings = {
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_LOG_PATH": str(tmp_path / "logs"),
@@ -50,15 +55,15 @@ def engine(request, tmp_path) -> tuple[str, dict[str, str]]:
         "DBT_PROFILES_DIR": str(PROJECT),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    if request.param == "duckdb":
+    if name == "duckdb":
         settings["DBT_DUCKDB_PATH"] = str(tmp_path / "integration.duckdb")
-    elif request.param == "postgres":
+    elif name == "postgres":
         server = request.getfixturevalue("postgres")
         settings.update(server.meltano_env(server.create_database("kondado_integration"), prefix="DBT_POSTGRES"))
     else:
         _require_spark()
         settings["DBT_SPARK_DIR"] = str(tmp_path / "spark")
-    return request.param, settings
+    return settings
 
 
 def _require_spark() -> None:
@@ -92,6 +97,36 @@ def test_the_package_answers_the_expected_seeds_and_a_wrong_one_fails(engine):
     assert not [node for node, status in results.items() if status not in ("pass", "success", "warn")]
 
 
+@pytest.mark.parametrize("name", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_history_start_date_leaves_out_the_logs_before_it(name, request, tmp_path):
+    """kondado_history_start_date bounds what every model reads: the runs from that day on, numbered from 1 there,
+    the deliveries and the month's rows from them alone."""
+    settings = _settings(name, request, tmp_path)
+    ensure_installed()
+    dbt = Dbt(PROJECT_ROOT / ".meltano" / "utilities" / f"dbt-{name}" / "venv" / "bin" / "dbt", name, settings)
+    with _one_at_a_time("dbt-integration-deps.lock"):
+        dbt.ok("deps")
+    dbt.ok("seed")
+    start = {"kondado_history_start_date": "2026-12-01"}
+    dbt.ok("run", "--vars", json.dumps(start))
+    kept = dbt.show("select count(*) as logs, min(created_at) as first_log, min(run_number) as first_number "
+                    "from {{ ref('kondado_pipeline_runs') }}")  # fmt: skip
+    seeds = _seed_logs()
+    december = {i for i, created in seeds.items() if created >= "2026-12-01"}
+    assert (kept["logs"], kept["first_number"]) == (len(december), 1)
+    assert str(kept["first_log"]) >= "2026-12-01"
+    # then without it, the same warehouse rebuilt with --full-refresh: every log again
+    dbt.ok("run", "--full-refresh")
+    assert dbt.show("select count(*) as logs from {{ ref('kondado_pipeline_runs') }}")["logs"] == len(seeds)
+
+
+def _seed_logs() -> dict[str, str]:
+    """The readable pipeline logs of seeds/raw/pipeline_logs.csv: id -> createdAt (one per id)."""
+    with (PROJECT / "seeds" / "raw" / "pipeline_logs.csv").open() as lines:
+        rows = list(csv.DictReader(lines))
+    return {r["id"]: r["createdAt"] for r in rows if r["id"] and r["pipeline_id"] and r["createdAt"]}
+
+
 @contextlib.contextmanager
 def _one_at_a_time(name: str) -> Iterator[None]:
     """A lock shared by the run's processes (pytest-xdist workers), in the run's directory."""
@@ -117,6 +152,12 @@ class Dbt:
     def ok(self, *args: str) -> None:
         result = self.run(*args)
         assert result.returncode == 0, f"dbt {' '.join(args)} exited {result.returncode}:\n{result.stdout[-8000:]}"
+
+    def show(self, sql: str) -> dict:
+        """The one row `sql` selects (`dbt show --inline`)."""
+        result = self.run("show", "--inline", sql, "--output", "json", "--quiet")
+        assert result.returncode == 0, f"dbt show exited {result.returncode}:\n{result.stdout[-8000:]}"
+        return json.loads(result.stdout[result.stdout.index("{") :])["show"][0]
 
     def results(self) -> dict[str, str]:
         """{node name: status} of the last run (run_results.json)."""

@@ -65,3 +65,12 @@
 {% endmacro %}
 
 {% macro kondado_bigint_max() %}{{ return(9223372036854775807) }}{% endmacro %}
+
+{#- An account's rows and runs, summed over the logs grouped: billable_rows, free_rows, runs, negative_runs (runs
+    with a negative row count: bad data). -#}
+{% macro kondado_billable_sums() -%}
+    sum(case when is_billable then coalesce(row_count, 0) else 0 end) as billable_rows,
+    sum(case when is_billable then 0 else coalesce(row_count, 0) end) as free_rows,
+    count(*) as runs,
+    sum(case when row_count < 0 then 1 else 0 end) as negative_runs
+{%- endmacro %}

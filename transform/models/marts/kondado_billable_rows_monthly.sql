@@ -3,16 +3,27 @@
 {%- set as_of = kondado_as_of() %}
 {%- set this_month = "cast(" ~ kondado_date_trunc('month', as_of) ~ " as " ~ kondado_type_timestamp() ~ ")" %}
 {%- set min_seconds = kondado_projection_min_hours() * 3600 %}
-with monthly as (
+with days as (
+    -- the days before kondado_as_of's, whole, from kondado_billable_rows_daily; its own day from the logs up to it
+    select client_id, created_date, billable_rows, free_rows, runs, negative_runs
+    from {{ ref('kondado_billable_rows_daily') }}
+    where created_date < cast({{ as_of }} as date)
+    union all
+    select client_id, created_date, {{ kondado_billable_sums() }}
+    from {{ ref('stg_kondado__pipeline_logs') }}
+    where created_at >= cast(cast({{ as_of }} as date) as {{ kondado_type_timestamp() }}) and created_at <= {{ as_of }}
+    group by client_id, created_date
+),
+
+monthly as (
     select
         client_id,
-        cast({{ kondado_date_trunc('month', 'created_at') }} as date) as month,
-        sum(case when is_billable then coalesce(row_count, 0) else 0 end) as billable_rows,
-        sum(case when is_billable then 0 else coalesce(row_count, 0) end) as free_rows,
-        count(*) as runs,
-        sum(case when row_count < 0 then 1 else 0 end) as negative_runs
-    from {{ ref('stg_kondado__pipeline_logs') }}
-    where created_at <= {{ as_of }}
+        cast({{ kondado_date_trunc('month', 'cast(created_date as ' ~ kondado_type_timestamp() ~ ')') }} as date) as month,
+        sum(billable_rows) as billable_rows,
+        sum(free_rows) as free_rows,
+        cast(sum(runs) as {{ dbt.type_bigint() }}) as runs,
+        sum(negative_runs) as negative_runs
+    from days
     group by 1, 2
 ),
 
