@@ -93,3 +93,15 @@
 {% macro redshift__kondado_iso_weekday(timestamp) -%}
   (mod(cast(extract(dow from {{ timestamp }}) as integer) + 6, 7) + 1)
 {%- endmacro %}
+
+{#- The strings `measure` of a group joined by `delimiter` (a SQL string literal) in the order of `order_by` (an
+    expression): dbt.listagg; on Spark, whose collect_list has no order, sorted by that expression first. -#}
+{% macro kondado_listagg(measure, delimiter, order_by) %}
+  {{- return(adapter.dispatch('kondado_listagg', 'kondado')(measure, delimiter, order_by)) -}}
+{% endmacro %}
+{% macro default__kondado_listagg(measure, delimiter, order_by) -%}
+  {{ dbt.listagg(measure, delimiter, "order by " ~ order_by) }}
+{%- endmacro %}
+{% macro spark__kondado_listagg(measure, delimiter, order_by) -%}
+  array_join(transform(array_sort(collect_list(named_struct('k', {{ order_by }}, 'v', {{ measure }}))), x -> x.v), {{ delimiter }})
+{%- endmacro %}

@@ -234,8 +234,8 @@ week_masks as (
     -- the hours of the week it runs in as 168 characters, Monday 00:00 first: 1 an hour it runs in, 0 a quiet one
     select
         expectations.{{ key }},
-        {{ dbt.listagg(
-            "case when active_slots." ~ key ~ " is null then '0' else '1' end", "''", "order by hours_of_week.n") }}
+        {{ kondado_listagg(
+            "case when active_slots." ~ key ~ " is null then '0' else '1' end", "''", "hours_of_week.n") }}
             as hours_of_week
     from expectations
     cross join (select n from numbers where n < 168) as hours_of_week
@@ -295,9 +295,9 @@ day_lists as (
     select
         {{ key }},
         count(*) as days,
-        {{ dbt.listagg(
+        {{ kondado_listagg(
             "case local_dow when 0 then 'Mon' when 1 then 'Tue' when 2 then 'Wed' when 3 then 'Thu' when 4 then 'Fri'"
-            ~ " when 5 then 'Sat' else 'Sun' end", "', '", "order by local_dow") }} as day_list
+            ~ " when 5 then 'Sat' else 'Sun' end", "', '", "local_dow") }} as day_list
     from (select distinct {{ key }}, local_dow from active_slots) as days
     group by {{ key }}
 ),
@@ -308,7 +308,7 @@ hour_lists as (
         count(*) as hours,
         min(local_hour) as first_hour,
         max(local_hour) as last_hour,
-        {{ dbt.listagg(hour_text, "', '", "order by local_hour") }} as hour_list
+        {{ kondado_listagg(hour_text, "', '", "local_hour") }} as hour_list
     from (select distinct {{ key }}, local_hour from active_slots) as hours
     group by {{ key }}
 ),
