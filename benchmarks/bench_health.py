@@ -236,7 +236,7 @@ lateral view explode(sequence(timestamp '{start}', timestamp '{stop}', interval 
         return int(done.stdout.split()[-1])
 
     def dbt_env(self):
-        return {"DBT_SPARK_DIR": str(self.dir)}
+        return {"DBT_SPARK_DIR": str(self.dir), "DBT_SPARK_DRIVER_MEMORY": "8g"}
 
     def bin_dir(self):
         return self.bin
@@ -364,9 +364,6 @@ with duckdb.connect(sys.argv[1]) as conn:
 """
 
 
-if __name__ == "__main__":
-    main()
-
 _SPARK_EXECUTE = """
 import sys
 sys.path.insert(0, sys.argv[1])
@@ -382,3 +379,7 @@ for statement in sys.argv[2].split(";"):
 print(rows[0][0] if rows else "")
 spark.stop()
 """
+
+
+if __name__ == "__main__":
+    main()

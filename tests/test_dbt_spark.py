@@ -98,9 +98,11 @@ def spark_built(tmp_path_factory, scenario_now):
             [str(SPARK_BIN / "python"), str(PROJECT_ROOT / "scripts" / "spark_land.py"), str(tmp / "messages.jsonl")],
             env,
         )
-        spark(dbt, env, cwd=PROJECT_ROOT / "transform")
+        # the models only (`dbt run`): their tests ran in the first build
+        run = [dbt[0], "run", *dbt[2:]]
+        spark(run, env, cwd=PROJECT_ROOT / "transform")
         built["incremental"] = {**answers(built), "tables": tables(built)}
-        spark([*dbt, "--full-refresh"], env, cwd=PROJECT_ROOT / "transform")
+        spark([*run, "--full-refresh"], env, cwd=PROJECT_ROOT / "transform")
         built["full_refresh"] = {**answers(built), "tables": tables(built)}
         yield built
     finally:
