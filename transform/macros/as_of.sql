@@ -1,8 +1,7 @@
 {#- "Now" for every model: the var kondado_as_of (ISO timestamp; UTC unless it carries an offset), or the
     run's start. A SQL timestamp literal, naive UTC like the tap's columns. -#}
 {% macro kondado_as_of() %}
-  {%- set moment = kondado_as_of_datetime() -%}
-  cast('{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ kondado_type_timestamp() }})
+  {{- kondado_timestamp_literal(kondado_as_of_datetime()) -}}
 {%- endmacro %}
 
 {% macro kondado_as_of_datetime() %}
