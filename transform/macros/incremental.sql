@@ -95,7 +95,8 @@
 {#- Where an incremental build of a model over `upstream` starts rewriting (a timestamp literal): the earliest row
     (`column`: its createdAt) that `upstream` wrote after this model's latest build. None: nothing new. -#}
 {% macro kondado_rebuild_start(upstream, column='created_at') %}
-  {{ return(kondado_rebuild_literal(kondado_rebuild_start_moment(upstream, column))) }}
+  {%- set moment = kondado_rebuild_start_moment(upstream, column) -%}
+  {{ return(none if moment is none else kondado_timestamp_literal(moment)) }}
 {% endmacro %}
 
 {#- The same, a datetime (naive UTC). Two queries, so the second compares with a literal: an index on built_at
@@ -143,8 +144,9 @@
   {{ return(moment) }}
 {% endmacro %}
 
-{#- The rows an incremental build writes: `column` on or after `start` (none: none at all); a full build, all. -#}
-{% macro kondado_rebuilt_days(column, start, incremental) -%}
+{#- The rows an incremental build writes: `column` on or after `start` (none: none at all); a full build, all.
+    A condition to append to a where clause. -#}
+{% macro kondado_rebuilt_rows(column, start, incremental) -%}
   {%- if incremental -%}
     {%- if start is none %} and 1 = 0{% else %} and {{ column }} >= {{ start }}{% endif -%}
   {%- endif -%}

@@ -1,6 +1,6 @@
 {#- The runs models: each log of a pipeline or model (`kind`) with the hours since the same item's previous run,
-    its place in the item's history and the rows it moved up to it. Incremental: a build rewrites the UTC days
-    staging rewrote, and every day after, continuing each item's count from its runs before them. -#}
+    its place in the item's history and the rows it moved up to it. Incremental: a build rewrites the rows
+    staging rewrote (from the earliest on), continuing each item's count from its runs before them. -#}
 {% macro kondado_runs(kind, logs, columns) %}
 {%- set key = kind ~ '_id' -%}
 {%- set incremental = kondado_is_incremental() -%}
@@ -9,7 +9,7 @@
 with rebuilt as (
     select {{ columns | join(', ') }}, created_date
     from {{ logs }}
-    where 1 = 1 {{- kondado_rebuilt_days('created_at', start, incremental) }}
+    where 1 = 1 {{- kondado_rebuilt_rows('created_at', start, incremental) }}
 )
 {%- if incremental and start is not none %},
 

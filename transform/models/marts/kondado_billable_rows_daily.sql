@@ -19,5 +19,5 @@ select
     {{ kondado_billable_sums() }},
     {{ kondado_built_at() }} as built_at
 from {{ logs }}
-where 1 = 1 {{- kondado_rebuilt_days('created_at', first_day, incremental) }}
+where 1 = 1 {{- kondado_rebuilt_rows('created_at', first_day, incremental) }}
 group by client_id, created_date

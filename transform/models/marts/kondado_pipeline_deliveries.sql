@@ -1,6 +1,6 @@
 -- One row per delivery: a pipeline run that moved at least kondado_delivery_min_rows rows (the rule of
 -- kondado-trigger), with the pipeline's previous delivery, the rows moved since it, and a running count.
--- Incremental: the days kondado_pipeline_runs rewrote, and every day after.
+-- Incremental: the runs kondado_pipeline_runs rewrote.
 {{ config(
     materialized='incremental',
     unique_key='log_id',
@@ -17,7 +17,7 @@
 with deliveries as (
     select id, client_id, pipeline_id, pipeline_name, created_at, created_date, row_count, has_deltas, cumulative_rows
     from {{ runs }}
-    where row_count >= {{ kondado_delivery_min_rows() }} {{- kondado_rebuilt_days('created_at', start, incremental) }}
+    where row_count >= {{ kondado_delivery_min_rows() }} {{- kondado_rebuilt_rows('created_at', start, incremental) }}
 )
 {%- if continued %},
 

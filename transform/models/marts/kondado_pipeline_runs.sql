@@ -1,5 +1,5 @@
 -- One row per pipeline log id, with the hours since the same pipeline's previous run, its run number and the rows
--- moved up to it. Incremental: the days staging rewrote, and every day after.
+-- moved up to it. Incremental: the rows staging rewrote.
 {{ config(
     materialized='incremental',
     unique_key='id',

@@ -36,7 +36,7 @@ versions as (
     -- a log without an id, a model_id or a createdAt answers nothing: kondado_unreadable_logs counts it
     where id is not null and model_id is not null and created_at is not null
         {{- kondado_history_condition('created_at') }}
-        {{- kondado_rebuilt_days('created_at', start, incremental) }}
+        {{- kondado_rebuilt_rows('created_at', start, incremental) }}
 )
 
 select

@@ -1,5 +1,5 @@
 -- Pipeline logs typed, one row per id (latest updatedAt wins: an append-only target keeps every version), from
--- kondado_history_start_date on. Incremental: a build rewrites the UTC days of the logs updated since the last.
+-- kondado_history_start_date on. Incremental: a build rewrites every log from the earliest new or re-versioned one on.
 {{ config(
     materialized='incremental',
     unique_key='id',
@@ -43,7 +43,7 @@ versions as (
     -- a log without an id, a pipeline_id or a createdAt answers nothing: kondado_unreadable_logs counts it
     where id is not null and pipeline_id is not null and created_at is not null
         {{- kondado_history_condition('created_at') }}
-        {{- kondado_rebuilt_days('created_at', start, incremental) }}
+        {{- kondado_rebuilt_rows('created_at', start, incremental) }}
 )
 
 select
